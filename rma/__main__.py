@@ -1,0 +1,3 @@
+from rma.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""Core tables every area shares: users and roles, the catalogue, units, visits, ledgers."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from rma.core.states import VisitState
+from rma.core.types import code, intpk, name, timestamp
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Role(enum.StrEnum):
+    CLERK = "clerk"  # logistics clerk 物流员
+    TECHNICIAN = "technician"  # repair technician 维修员
+    LEAD = "lead"  # repair lead 维修组长
+    TESTER = "tester"  # 测试员
+    MATERIALS = "materials"  # materials clerk 物料员
+    SUPERVISOR = "supervisor"  # 主管 / 售后工程师
+    ADMIN = "admin"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings on both databases: adding a member needs no ALTER TYPE.
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[name]
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password reset or deactivation: web sessions holding an older value end.
+    auth_version: Mapped[int] = mapped_column(Integer, default=1)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_login_at: Mapped[timestamp | None]
+    created_at: Mapped[timestamp]
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(r.role for r in self.role_rows)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[Role] = mapped_column(_enum(Role), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class ProductModel(Base):
+    """A product model of the catalogue; its serial pattern tells a unit's model at intake."""
+
+    __tablename__ = "product_models"
+
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[name]
+    family: Mapped[code]  # head_unit, navigation, dash_cam, cluster, ecu
+    serial_pattern: Mapped[str] = mapped_column(String(200))
+    warranty_months: Mapped[int] = mapped_column(Integer)
+    firmware_version: Mapped[str | None] = mapped_column(String(64))
+    accessories: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Customer(Base):
+    """A dealer (4S shop) or distributor that sends units back."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[name]
+    region: Mapped[str | None] = mapped_column(String(100))
+    contact: Mapped[str | None] = mapped_column(String(200))
+
+
+class Unit(Base):
+    """One physical device, known by the maker's serial number."""
+
+    __tablename__ = "units"
+
+    id: Mapped[intpk]
+    serial: Mapped[str] = mapped_column(String(64), unique=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("product_models.id"), index=True)
+    manufactured_on: Mapped[date | None] = mapped_column(Date)
+    sold_on: Mapped[date | None] = mapped_column(Date)  # sale or ship date, when known
+    created_at: Mapped[timestamp]
+
+    model: Mapped[ProductModel] = relationship(lazy="joined")
+    visits: Mapped[list[Visit]] = relationship(back_populates="unit", order_by="Visit.opened_at")
+
+
+class Visit(Base):
+    """One return of one unit; its tag is the work order (派工单) printed on the label."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[intpk]
+    tag: Mapped[str] = mapped_column(String(32), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    state: Mapped[VisitState] = mapped_column(_enum(VisitState), index=True)
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[timestamp]
+    closed_at: Mapped[timestamp | None]
+    # Optimistic lock: two writers of the same visit cannot both win.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    unit: Mapped[Unit] = relationship(back_populates="visits", lazy="joined")
+    customer: Mapped[Customer | None] = relationship(lazy="joined")
+    events: Mapped[list[ReturnsLedgerEntry]] = relationship(
+        order_by="ReturnsLedgerEntry.id", viewonly=True
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TagSequence(Base):
+    """Hands out tag numbers; a number once given is never given again."""
+
+    __tablename__ = "tag_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LedgerRow:
+    """Marker for append-only tables: rows are inserted, never updated or deleted."""
+
+
+class ReturnsLedgerEntry(LedgerRow, Base):
+    """The returns ledger (返厂机器台账): one row per event of a visit."""
+
+    __tablename__ = "returns_ledger"
+
+    id: Mapped[intpk]
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    at: Mapped[timestamp]
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    event: Mapped[code]
+    from_state: Mapped[VisitState | None] = mapped_column(_enum(VisitState))
+    to_state: Mapped[VisitState | None] = mapped_column(_enum(VisitState))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("returns_ledger.id"))
+
+    visit: Mapped[Visit] = relationship()
+    actor: Mapped[User] = relationship(lazy="joined")
+
+
+class AuditEntry(LedgerRow, Base):
+    """Who changed what outside the visit ledgers: users, roles, catalogue, imports."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[intpk]
+    at: Mapped[timestamp]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+LEDGER_TABLES = ("returns_ledger", "audit_log")

@@ -1,0 +1,115 @@
+"""The engine, the session factory and the unit of work (one per user action).
+
+SQLite runs with WAL, foreign keys on and a busy timeout, and every writing unit of work
+starts with ``BEGIN IMMEDIATE``, so two writers queue instead of failing half-way.
+Read-only units of work use a plain deferred ``BEGIN`` and never block a writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+
+from rma import config
+from rma.errors import DomainError
+
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred and late).
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        if conn.get_execution_options().get("rma_readonly"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | None = None, **kwargs) -> Engine:
+    """An engine for ``url`` (default: the configured one); a bad URL is a DomainError."""
+    url = url or config.database_url()
+    try:
+        engine = create_engine(url, **kwargs)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise DomainError(
+            "bad_database_url", "RMA_DATABASE_URL {url} is not a usable database URL: {reason}",
+            url=config.mask_url(url), reason=str(exc).splitlines()[0],
+        ) from None
+    if engine.dialect.name == "sqlite":
+        _sqlite_setup(engine)
+    return engine
+
+
+def ping(engine: Engine) -> None:
+    """Connect once; an unreachable database is a DomainError naming the (masked) URL."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        raise DomainError(
+            "database_unreachable", "cannot reach the database {url}: {reason}",
+            url=config.mask_url(engine.url.render_as_string(hide_password=False)), reason=reason,
+        ) from None
+
+
+class UnitOfWork:
+    """One user action: ``with db.uow() as uow: service(uow, actor, ...)``.
+
+    Commits when the block ends normally, rolls back entirely when it raises.
+    """
+
+    def __init__(self, session: Session, clock: Callable[[], datetime] = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        try:
+            if exc_type is None:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+class Database:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._write = sessionmaker(engine, expire_on_commit=False)
+        self._read = sessionmaker(engine.execution_options(rma_readonly=True), expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str | None = None) -> Database:
+        return cls(make_engine(url))
+
+    def uow(self, *, readonly: bool = False, clock: Callable[[], datetime] = utcnow) -> UnitOfWork:
+        return UnitOfWork((self._read if readonly else self._write)(), clock)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

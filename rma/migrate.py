@@ -1,0 +1,103 @@
+"""Schema migrations (Alembic in ``rma/migrations``): upgrade, downgrade, drift check.
+
+A database stamped with a revision this version of rma does not know was written by a
+newer rma: it is refused, never touched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+
+import rma.models_all  # noqa: F401
+from rma.core.models import Base
+from rma.errors import DomainError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _refuse_unknown(engine: Engine) -> str | None:
+    rev = current_revision(engine)
+    if rev is None:
+        return None
+    script = ScriptDirectory.from_config(_config())
+    try:
+        script.get_revision(rev)
+    except Exception:
+        raise DomainError(
+            "database_too_new",
+            "the database is at schema revision {rev}, which this rma ({version}) does not know: "
+            "it was written by a newer rma. Upgrade rma; nothing was changed.",
+            rev=rev, version=_version(),
+        ) from None
+    return rev
+
+
+def _version() -> str:
+    from rma import __version__
+
+    return __version__
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Bring the database to ``revision``; creates a fresh one; safe to run again."""
+    before = _refuse_unknown(engine)
+    cfg = _config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return before, current_revision(engine)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    _refuse_unknown(engine)
+    cfg = _config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a database that is not at this rma's schema revision."""
+    rev = _refuse_unknown(engine)
+    head = head_revision()
+    if rev != head:
+        raise DomainError(
+            "database_outdated",
+            "the database schema is at {rev}, this rma needs {head}: run `rma db upgrade`",
+            rev=rev or "empty", head=head,
+        )
+
+
+def drift(engine: Engine) -> list[str]:
+    """Differences between the models and the database's schema (after migrations)."""
+    require_current(engine)
+    with engine.connect() as conn:
+        mc = MigrationContext.configure(conn, opts={"compare_type": True})
+        diffs = compare_metadata(mc, Base.metadata)
+    return [str(d) for d in diffs]
+
+
+def table_names(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
