@@ -48,6 +48,10 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     """An engine for ``url`` (default: the configured one); a bad URL is a DomainError."""
     url = url or config.database_url()
     try:
+        if url.startswith("postgresql"):
+            # An unreachable server answers within seconds, never hangs a station.
+            kwargs.setdefault("connect_args", {"connect_timeout": 10})
+            kwargs.setdefault("pool_pre_ping", True)
         engine = create_engine(url, **kwargs)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise DomainError(

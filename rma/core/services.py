@@ -308,7 +308,7 @@ def transition(
 
     Callers check the actor's role for their own use case first.
     """
-    from_state = visit.state
+    from_state, tag = visit.state, visit.tag
     if not can_move(from_state, to_state):
         raise DomainError(
             "illegal_transition", "visit {tag} cannot move from {from_state} to {to_state}",
@@ -324,7 +324,7 @@ def transition(
     except StaleDataError:
         raise DomainError(
             "concurrent_change", "visit {tag} was changed by someone else at the same moment; "
-            "look at it again and retry", tag=visit.tag,
+            "look at it again and retry", tag=tag,
         ) from None
     return entry
 

@@ -1,0 +1,333 @@
+"""The ``rma`` command: thin over the services, for admins and scripts.
+
+Contract: exit 0 on success, 1 on a domain error (message on stderr; with ``--json`` also
+``{"error": {"code", "message"}}`` on stdout), 2 on a usage error. ``--json`` on every read
+command prints machine-readable output whose keys are a stable contract.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rma import __version__, config
+from rma.errors import DomainError
+
+JSON_FLAG = "--json"
+
+
+@dataclass
+class Context:
+    """What a command needs, built lazily so that ``--version`` or a usage error touches no database."""
+
+    args: argparse.Namespace
+    _db: Any = field(default=None, repr=False)
+
+    @property
+    def json(self) -> bool:
+        return bool(getattr(self.args, "json", False))
+
+    def database(self, *, require_current: bool = True):
+        if self._db is None:
+            from rma import migrate
+            from rma.db import Database, make_engine, ping
+
+            engine = make_engine()
+            ping(engine)
+            if require_current:
+                migrate.require_current(engine)
+            self._db = Database(engine)
+        return self._db
+
+    def actor_name(self) -> str | None:
+        return getattr(self.args, "as_user", None) or config.cli_user()
+
+    def out(self, data: Any, text: str | Callable[[], str]) -> None:
+        if self.json:
+            print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        else:
+            print(text() if callable(text) else text)
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument(JSON_FLAG, dest="json", action="store_true", default=argparse.SUPPRESS,
+                   help="machine-readable output (a stable contract)")
+
+
+def _read_password(ctx: Context) -> str:
+    if not ctx.args.password_stdin:
+        raise DomainError("password_required", "give the password on standard input with --password-stdin")
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_db_upgrade(ctx: Context) -> int:
+    from rma import migrate
+
+    db = ctx.database(require_current=False)
+    before, after = migrate.upgrade(db.engine)
+    ctx.out({"from": before, "to": after},
+            f"database {config.mask_url(config.database_url())}: schema {before or 'empty'} -> {after}")
+    return 0
+
+
+def cmd_db_check(ctx: Context) -> int:
+    from rma import migrate
+
+    db = ctx.database(require_current=False)
+    diffs = migrate.drift(db.engine)
+    ctx.out({"revision": migrate.current_revision(db.engine), "drift": diffs},
+            lambda: "no drift: models and migrations agree" if not diffs
+            else "drift between models and migrations:\n" + "\n".join(f"  {d}" for d in diffs))
+    return 1 if diffs else 0
+
+
+def _user_dict(u) -> dict[str, Any]:  # noqa: ANN001
+    return {"username": u.username, "display_name": u.display_name,
+            "roles": sorted(r.value for r in u.roles), "active": u.active}
+
+
+def cmd_user_add(ctx: Context) -> int:
+    from rma.core import services
+
+    password = _read_password(ctx)
+    roles = [services.parse_role(r) for r in ctx.args.role]
+    with ctx.database().uow() as uow:
+        actor = services.get_actor(uow, ctx.actor_name()) if ctx.actor_name() else None
+        user = services.add_user(uow, actor, username=ctx.args.name, password=password, roles=roles,
+                                 display_name=ctx.args.display_name)
+        data = _user_dict(user)
+    ctx.out(data, f"added user {data['username']} ({', '.join(data['roles'])})")
+    return 0
+
+
+def cmd_user_list(ctx: Context) -> int:
+    from rma.core import services
+
+    with ctx.database().uow(readonly=True) as uow:
+        users = [_user_dict(u) for u in services.list_users(uow)]
+
+    def text() -> str:
+        lines = [f"{'USER':<16} {'ACTIVE':<7} {'ROLES':<30} NAME"]
+        lines += [f"{u['username']:<16} {'yes' if u['active'] else 'no':<7} {','.join(u['roles']):<30} {u['display_name']}"
+                  for u in users]
+        return "\n".join(lines)
+
+    ctx.out(users, text)
+    return 0
+
+
+def _admin_user_change(ctx: Context, change: Callable, verb: str) -> int:
+    from rma.core import services
+
+    with ctx.database().uow() as uow:
+        actor = services.get_actor(uow, ctx.actor_name())
+        user = change(uow, actor)
+        data = _user_dict(user)
+    ctx.out(data, f"{verb} {data['username']}")
+    return 0
+
+
+def cmd_user_passwd(ctx: Context) -> int:
+    from rma.core import services
+
+    password = _read_password(ctx)
+    return _admin_user_change(
+        ctx, lambda uow, actor: services.reset_password(uow, actor, ctx.args.name, password), "password reset for")
+
+
+def cmd_user_enable(ctx: Context) -> int:
+    from rma.core import services
+
+    return _admin_user_change(ctx, lambda uow, a: services.set_user_active(uow, a, ctx.args.name, True), "enabled")
+
+
+def cmd_user_disable(ctx: Context) -> int:
+    from rma.core import services
+
+    return _admin_user_change(ctx, lambda uow, a: services.set_user_active(uow, a, ctx.args.name, False), "disabled")
+
+
+def cmd_user_roles(ctx: Context) -> int:
+    from rma.core import services
+
+    roles = [services.parse_role(r) for r in ctx.args.role]
+    return _admin_user_change(ctx, lambda uow, a: services.set_user_roles(uow, a, ctx.args.name, roles), "roles set for")
+
+
+def cmd_serve(ctx: Context) -> int:
+    ctx.database()  # refuse an unreachable, outdated or too-new database before starting
+    from rma.ui.app import serve
+
+    print(f"rma {__version__} serving on http://{ctx.args.host}:{ctx.args.port}/ "
+          f"(database {config.mask_url(config.database_url())})", flush=True)
+    serve(ctx.args.host, ctx.args.port)
+    return 0
+
+
+def cmd_demo(ctx: Context) -> int:
+    from rma.demo import load_demo
+
+    result = load_demo(ctx.database())
+    data = {"created": result.created, "models": result.models, "customers": result.customers,
+            "visits": result.visits,
+            "users": [{"username": u, "password": p, "roles": r} for u, p, r in result.users]}
+
+    def text() -> str:
+        head = ("demo data loaded" if result.created else "demo data already present; nothing added")
+        lines = [f"{head}: {result.models} models, {result.customers} customers, {result.visits} visits", "",
+                 "demo logins (user / password / roles):"]
+        lines += [f"  {u:<12} {p:<18} {', '.join(r)}" for u, p, r in result.users]
+        return "\n".join(lines)
+
+    ctx.out(data, text)
+    return 0
+
+
+def cmd_check(ctx: Context) -> int:
+    from rma.core.checks import check_ledgers
+
+    with ctx.database().uow(readonly=True) as uow:
+        violations = [v.as_dict() for v in check_ledgers(uow)]
+    ctx.out({"ok": not violations, "violations": violations},
+            lambda: "all ledger invariants hold" if not violations
+            else f"{len(violations)} violation(s):\n" + "\n".join(
+                f"  [{v['code']}] {v['message']}" for v in violations))
+    return 1 if violations else 0
+
+
+def _unit_text(r: dict[str, Any]) -> str:
+    lines = [
+        f"unit {r['serial']}  {r['model']['code']} {r['model']['name']} ({r['model']['family']})",
+        f"made {r['manufactured_on'] or '?'}  sold {r['sold_on'] or '?'}",
+        f"state: {r['state'] or '-'}" + (f"  (open visit {r['open_visit']})" if r["open_visit"] else ""),
+        "", "visits:",
+    ]
+    for v in r["visits"]:
+        lines.append(f"  {v['tag']}  {v['state']:<20} opened {v['opened_at'][:16]}  "
+                     f"closed {(v['closed_at'] or '-')[:16]:<16}  {v['customer'] or '-'}  {v['return_reason'] or ''}")
+    lines += ["", "timeline:"]
+    for e in r["timeline"]:
+        move = f"{e['from_state'] or '·'} -> {e['to_state']}" if e["to_state"] else ""
+        details = json.dumps(e["details"], ensure_ascii=False) if e["details"] else ""
+        lines.append(f"  {e['at'][:19]}  {e['tag']}  {e['actor']:<12} {e['event']:<14} {move}  {details}")
+    return "\n".join(lines)
+
+
+def cmd_unit_show(ctx: Context) -> int:
+    from rma.core import services
+
+    with ctx.database().uow(readonly=True) as uow:
+        report = services.unit_report(uow, ctx.args.key)
+    ctx.out(report, lambda: _unit_text(report))
+    return 0
+
+
+def cmd_visit_move(ctx: Context) -> int:
+    from rma.core import services
+    from rma.core.states import parse_state
+
+    to_state = parse_state(ctx.args.to)
+    with ctx.database().uow() as uow:
+        actor = services.get_actor(uow, ctx.actor_name())
+        entry = services.move_visit(uow, actor, ctx.args.tag, to_state, ctx.args.reason)
+        data = services.ledger_entry_dict(entry, entry.visit.tag)
+    ctx.out(data, f"{data['tag']}: {data['from_state']} -> {data['to_state']} (ledger entry {data['id']})")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors: exit 2, as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="rma", description="rma: the returned-unit repair depot")
+    p.add_argument("--version", action="version", version=f"rma {__version__}")
+    p.add_argument("--as", dest="as_user", metavar="NAME", help="act as this user (default: $RMA_USER)")
+    p.add_argument(JSON_FLAG, dest="json", action="store_true", help="machine-readable output")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def cmd(parent, name: str, fn: Callable[[Context], int], help: str, json_out: bool = True):  # noqa: A002
+        sp = parent.add_parser(name, help=help, description=help)
+        sp.set_defaults(func=fn)
+        if json_out:
+            _add_json(sp)
+        return sp
+
+    dbp = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    cmd(dbp, "upgrade", cmd_db_upgrade, "create or upgrade the database schema (idempotent)")
+    cmd(dbp, "check", cmd_db_check, "exit 1 if the models and the migrations disagree")
+
+    up = sub.add_parser("user", help="users and roles").add_subparsers(dest="user_command", required=True)
+    a = cmd(up, "add", cmd_user_add, "add a user (admin; the very first user needs no --as)")
+    a.add_argument("name")
+    a.add_argument("--role", action="append", required=True, metavar="ROLE")
+    a.add_argument("--display-name")
+    a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    cmd(up, "list", cmd_user_list, "list users")
+    pw = cmd(up, "passwd", cmd_user_passwd, "reset a user's password (admin)")
+    pw.add_argument("name")
+    pw.add_argument("--password-stdin", action="store_true")
+    for name, fn, text in (("enable", cmd_user_enable, "enable a user (admin)"),
+                           ("disable", cmd_user_disable, "disable a user (admin)")):
+        cmd(up, name, fn, text).add_argument("name")
+    r = cmd(up, "roles", cmd_user_roles, "set a user's roles (admin)")
+    r.add_argument("name")
+    r.add_argument("--role", action="append", required=True, metavar="ROLE")
+
+    s = cmd(sub, "serve", cmd_serve, "start the web app of this station", json_out=False)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    cmd(sub, "demo", cmd_demo, "load demo data (idempotent) and print the demo logins")
+    cmd(sub, "check", cmd_check, "verify every ledger invariant; exit 1 with the violations")
+
+    unit = sub.add_parser("unit", help="units").add_subparsers(dest="unit_command", required=True)
+    cmd(unit, "show", cmd_unit_show, "a unit, its visits and its ledger timeline").add_argument(
+        "key", help="a serial number or a tag")
+
+    visit = sub.add_parser("visit", help="visits").add_subparsers(dest="visit_command", required=True)
+    mv = cmd(visit, "move", cmd_visit_move, "move a visit by hand along the transition table (lead, supervisor)")
+    mv.add_argument("tag")
+    mv.add_argument("--to", required=True, metavar="STATE")
+    mv.add_argument("--reason", required=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    ctx = Context(args)
+    try:
+        return args.func(ctx)
+    except DomainError as exc:
+        print(f"rma: {exc.message}", file=sys.stderr)
+        if ctx.json:
+            print(json.dumps(exc.as_json(), ensure_ascii=False))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a database that went away mid-command still gets one clear line
+        from sqlalchemy.exc import DBAPIError
+
+        if isinstance(exc, DBAPIError):
+            err = DomainError("database_error", "database error at {url}: {reason}",
+                              url=config.mask_url(config.database_url()),
+                              reason=str(exc.orig or exc).strip().splitlines()[0])
+            print(f"rma: {err.message}", file=sys.stderr)
+            if ctx.json:
+                print(json.dumps(err.as_json(), ensure_ascii=False))
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

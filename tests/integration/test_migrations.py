@@ -1,0 +1,58 @@
+"""The schema: empty -> head -> base -> head with no drift, on SQLite and PostgreSQL."""
+
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import text
+
+from rma import migrate
+from rma.core.models import Base
+from rma.db import make_engine
+from rma.errors import DomainError
+
+
+def test_empty_to_head_to_base_to_head_without_drift(empty_db_url):
+    engine = make_engine(empty_db_url)
+    try:
+        assert migrate.upgrade(engine) == (None, migrate.head_revision())
+        assert set(Base.metadata.tables) <= migrate.table_names(engine)
+        assert migrate.drift(engine) == []
+        assert migrate.upgrade(engine) == (migrate.head_revision(), migrate.head_revision())  # idempotent
+        migrate.downgrade(engine, "base")
+        assert migrate.table_names(engine) <= {"alembic_version"}
+        migrate.upgrade(engine)
+        assert migrate.drift(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_a_database_from_a_newer_rma_is_refused_and_left_alone(db_url):
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    with pytest.raises(DomainError) as e:
+        migrate.upgrade(engine)
+    assert e.value.code == "database_too_new" and "9999_future" in e.value.message
+    with pytest.raises(DomainError) as e:
+        migrate.require_current(engine)
+    assert e.value.code == "database_too_new"
+    assert migrate.current_revision(engine) == "9999_future"
+    assert set(Base.metadata.tables) <= migrate.table_names(engine)
+    engine.dispose()
+
+
+def test_cli_db_commands(empty_db_url, tmp_path):
+    env = {"RMA_HOME": str(tmp_path), "RMA_DATABASE_URL": empty_db_url, "PATH": "/usr/bin:/bin"}
+
+    def rma(*args):
+        return subprocess.run([sys.executable, "-m", "rma", *args], env=env, capture_output=True, text=True)
+
+    outdated = rma("user", "list")
+    assert outdated.returncode == 1 and "rma db upgrade" in outdated.stderr
+    assert rma("db", "upgrade").returncode == 0
+    again = rma("db", "upgrade", "--json")
+    assert again.returncode == 0 and '"from": "0001"' in again.stdout
+    check = rma("db", "check")
+    assert check.returncode == 0, check.stderr
+    assert "no drift" in check.stdout
