@@ -88,6 +88,14 @@ def cmd_db_check(ctx: Context) -> int:
     return 1 if diffs else 0
 
 
+def cmd_db_revision(ctx: Context) -> int:
+    from rma import migrate
+
+    paths = migrate.new_revision(ctx.database(require_current=False).engine, ctx.args.message)
+    ctx.out({"files": paths}, "\n".join(f"wrote {p} - review it before committing" for p in paths))
+    return 0
+
+
 def _user_dict(u) -> dict[str, Any]:  # noqa: ANN001
     return {"username": u.username, "display_name": u.display_name,
             "roles": sorted(r.value for r in u.roles), "active": u.active}
@@ -267,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     dbp = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     cmd(dbp, "upgrade", cmd_db_upgrade, "create or upgrade the database schema (idempotent)")
     cmd(dbp, "check", cmd_db_check, "exit 1 if the models and the migrations disagree")
+    rev = cmd(dbp, "revision", cmd_db_revision, "developers: autogenerate a migration from the models")
+    rev.add_argument("-m", "--message", required=True)
 
     up = sub.add_parser("user", help="users and roles").add_subparsers(dest="user_command", required=True)
     a = cmd(up, "add", cmd_user_add, "add a user (admin; the very first user needs no --as)")

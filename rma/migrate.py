@@ -99,5 +99,16 @@ def drift(engine: Engine) -> list[str]:
     return [str(d) for d in diffs]
 
 
+def new_revision(engine: Engine, message: str) -> list[str]:
+    """Autogenerate a revision from the models against a database at head (for developers)."""
+    require_current(engine)
+    cfg = _config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        scripts = command.revision(cfg, message=message, autogenerate=True)
+    scripts = scripts if isinstance(scripts, list) else [scripts]
+    return [s.path for s in scripts if s is not None]
+
+
 def table_names(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
