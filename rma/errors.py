@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    def __init__(self, code: str, template: str, **params: object) -> None:
+    def __init__(self, code: str, template: str, /, **params: object) -> None:
         self.code = code
         self.template = template
         self.params = params

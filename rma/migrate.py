@@ -60,22 +60,39 @@ def _version() -> str:
     return __version__
 
 
+def _run(engine: Engine, fn, revision: str) -> None:  # noqa: ANN001
+    cfg = _config()
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds tables; with foreign keys on, dropping the old copy would
+            # cascade. The pragma only works outside a transaction, hence the raw connection.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                fn(cfg, revision)
+                if sqlite:
+                    bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if bad:
+                        raise DomainError("migration_broke_foreign_keys",
+                                          "the migration left rows with broken references: {rows}",
+                                          rows=str(bad[:5]))
+        finally:
+            if sqlite:
+                conn.invalidate()  # never hand a connection with foreign keys off back to the pool
+
+
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Bring the database to ``revision``; creates a fresh one; safe to run again."""
     before = _refuse_unknown(engine)
-    cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    _run(engine, command.upgrade, revision)
     return before, current_revision(engine)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     _refuse_unknown(engine)
-    cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    _run(engine, command.downgrade, revision)
 
 
 def require_current(engine: Engine) -> None:

@@ -119,3 +119,25 @@ def rma_env(tmp_path, db_url, monkeypatch) -> dict[str, str]:
     monkeypatch.setenv("RMA_DATABASE_URL", db_url)
     monkeypatch.delenv("RMA_USER", raising=False)
     return {**os.environ, "RMA_HOME": str(home), "RMA_DATABASE_URL": db_url}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _reuse_password_hashes():
+    """Argon2 is slow on purpose (~0.2 s a hash here); tests hash the same few passwords
+    over and over, so each distinct password is hashed once. Verifying stays real."""
+    from argon2 import PasswordHasher
+
+    from rma.core import services
+
+    class HashOnce(PasswordHasher):
+        cache: dict[str, str] = {}
+
+        def hash(self, password, *, salt=None):  # noqa: A003
+            if password not in self.cache:
+                self.cache[password] = super().hash(password)
+            return self.cache[password]
+
+    real = services._hasher
+    services._hasher = HashOnce()
+    yield
+    services._hasher = real
