@@ -11,59 +11,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from rma import __version__, config
+from rma.clikit import JSON_FLAG, Context, Parser, add_command as cmd, read_password
 from rma.errors import DomainError
-
-JSON_FLAG = "--json"
-
-
-@dataclass
-class Context:
-    """What a command needs, built lazily so that ``--version`` or a usage error touches no database."""
-
-    args: argparse.Namespace
-    _db: Any = field(default=None, repr=False)
-
-    @property
-    def json(self) -> bool:
-        return bool(getattr(self.args, "json", False))
-
-    def database(self, *, require_current: bool = True):
-        if self._db is None:
-            from rma import migrate
-            from rma.db import Database, make_engine, ping
-
-            engine = make_engine()
-            ping(engine)
-            if require_current:
-                migrate.require_current(engine)
-            self._db = Database(engine)
-        return self._db
-
-    def actor_name(self) -> str | None:
-        return getattr(self.args, "as_user", None) or config.cli_user()
-
-    def out(self, data: Any, text: str | Callable[[], str]) -> None:
-        if self.json:
-            print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-        else:
-            print(text() if callable(text) else text)
-
-
-def _add_json(p: argparse.ArgumentParser) -> None:
-    p.add_argument(JSON_FLAG, dest="json", action="store_true", default=argparse.SUPPRESS,
-                   help="machine-readable output (a stable contract)")
-
-
-def _read_password(ctx: Context) -> str:
-    if not ctx.args.password_stdin:
-        raise DomainError("password_required", "give the password on standard input with --password-stdin")
-    line = sys.stdin.readline()
-    return line.rstrip("\r\n")
-
 
 # ---------------------------------------------------------------- commands
 
@@ -104,7 +56,7 @@ def _user_dict(u) -> dict[str, Any]:  # noqa: ANN001
 def cmd_user_add(ctx: Context) -> int:
     from rma.core import services
 
-    password = _read_password(ctx)
+    password = read_password(ctx)
     roles = [services.parse_role(r) for r in ctx.args.role]
     with ctx.database().uow() as uow:
         actor = services.get_actor(uow, ctx.actor_name()) if ctx.actor_name() else None
@@ -145,7 +97,7 @@ def _admin_user_change(ctx: Context, change: Callable, verb: str) -> int:
 def cmd_user_passwd(ctx: Context) -> int:
     from rma.core import services
 
-    password = _read_password(ctx)
+    password = read_password(ctx)
     return _admin_user_change(
         ctx, lambda uow, actor: services.reset_password(uow, actor, ctx.args.name, password), "password reset for")
 
@@ -252,25 +204,12 @@ def cmd_visit_move(ctx: Context) -> int:
 
 # ---------------------------------------------------------------- parser
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors: exit 2, as argparse does
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="rma", description="rma: the returned-unit repair depot")
+    p = Parser(prog="rma", description="rma: the returned-unit repair depot")
     p.add_argument("--version", action="version", version=f"rma {__version__}")
     p.add_argument("--as", dest="as_user", metavar="NAME", help="act as this user (default: $RMA_USER)")
     p.add_argument(JSON_FLAG, dest="json", action="store_true", help="machine-readable output")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    def cmd(parent, name: str, fn: Callable[[Context], int], help: str, json_out: bool = True):  # noqa: A002
-        sp = parent.add_parser(name, help=help, description=help)
-        sp.set_defaults(func=fn)
-        if json_out:
-            _add_json(sp)
-        return sp
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     dbp = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     cmd(dbp, "upgrade", cmd_db_upgrade, "create or upgrade the database schema (idempotent)")
@@ -310,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     mv.add_argument("tag")
     mv.add_argument("--to", required=True, metavar="STATE")
     mv.add_argument("--reason", required=True)
+    from rma.intake.cli import register as register_intake
+
+    register_intake(sub)
     return p
 
 

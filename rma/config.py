@@ -57,6 +57,9 @@ class StationSettings:
 
     name: str = "station"
     session_idle_hours: float = 12.0
+    repeat_window_days: int = 90  # a unit back within this many days of leaving is a repeat repair
+    printer: dict = field(default_factory=dict)  # [printer] table: see labels.printer_from_settings
+    scanner: dict = field(default_factory=dict)  # [scanner] table: kind = "wedge" | "serial"
     raw: dict = field(default_factory=dict)
 
 
@@ -69,11 +72,18 @@ def station_settings() -> StationSettings:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DomainError("bad_config", "{path} is not valid TOML: {reason}", path=str(path), reason=str(exc))
     station = data.get("station", {})
-    return StationSettings(
-        name=str(station.get("name", "station")),
-        session_idle_hours=float(station.get("session_idle_hours", 12.0)),
-        raw=data,
-    )
+    intake = data.get("intake", {})
+    try:
+        return StationSettings(
+            name=str(station.get("name", "station")),
+            session_idle_hours=float(station.get("session_idle_hours", 12.0)),
+            repeat_window_days=int(intake.get("repeat_window_days", 90)),
+            printer=dict(data.get("printer", {})),
+            scanner=dict(data.get("scanner", {})),
+            raw=data,
+        )
+    except (TypeError, ValueError) as exc:
+        raise DomainError("bad_config", "{path}: {reason}", path=str(path), reason=str(exc)) from None
 
 
 def session_secret() -> str:
@@ -91,6 +101,12 @@ def session_secret() -> str:
         finally:
             tmp.unlink()
     return path.read_text().strip()
+
+
+def attachments_path() -> Path:
+    path = rma_home() / "attachments"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def ui_storage_path() -> Path:

@@ -1,3 +1,4 @@
 """Imports every area's models so that ``Base.metadata`` knows every table."""
 
 from rma.core import models as core_models  # noqa: F401
+from rma.intake import models as intake_models  # noqa: F401

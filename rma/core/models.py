@@ -16,6 +16,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
+    Index,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -120,6 +122,8 @@ class Unit(Base):
     model_id: Mapped[int] = mapped_column(ForeignKey("product_models.id"), index=True)
     manufactured_on: Mapped[date | None] = mapped_column(Date)
     sold_on: Mapped[date | None] = mapped_column(Date)  # sale or ship date, when known
+    shipped_to_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))  # from factory records
+    firmware_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[timestamp]
 
     model: Mapped[ProductModel] = relationship(lazy="joined")
@@ -149,6 +153,11 @@ class Visit(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # A unit has at most one open visit, even when two clerks scan it at the same moment.
+        Index("uq_visits_one_open_per_unit", "unit_id", unique=True,
+              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+    )
 
 
 class TagSequence(Base):

@@ -1,0 +1,90 @@
+"""What every ``rma`` command shares: the context, output, and how a command is declared."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rma import config
+from rma.errors import DomainError
+
+JSON_FLAG = "--json"
+
+
+@dataclass
+class Context:
+    """What a command needs, built lazily so that ``--version`` or a usage error touches no database."""
+
+    args: argparse.Namespace
+    _db: Any = field(default=None, repr=False)
+
+    @property
+    def json(self) -> bool:
+        return bool(getattr(self.args, "json", False))
+
+    def database(self, *, require_current: bool = True):
+        if self._db is None:
+            from rma import migrate
+            from rma.db import Database, make_engine, ping
+
+            engine = make_engine()
+            ping(engine)
+            if require_current:
+                migrate.require_current(engine)
+            self._db = Database(engine)
+        return self._db
+
+    def actor_name(self) -> str | None:
+        return getattr(self.args, "as_user", None) or config.cli_user()
+
+    def out(self, data: Any, text: str | Callable[[], str]) -> None:
+        if self.json:
+            print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        else:
+            print(text() if callable(text) else text)
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument(JSON_FLAG, dest="json", action="store_true", default=argparse.SUPPRESS,
+                   help="machine-readable output (a stable contract)")
+
+
+def read_password(ctx: Context) -> str:
+    if not ctx.args.password_stdin:
+        raise DomainError("password_required", "give the password on standard input with --password-stdin")
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors: exit 2, as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+
+
+def add_command(parent, name: str, fn: Callable[[Context], int], help: str, json_out: bool = True):  # noqa: ANN001, A002
+    sp = parent.add_parser(name, help=help, description=help)
+    sp.set_defaults(func=fn)
+    if json_out:
+        add_json(sp)
+    return sp
+
+
+def progress_bar(stream=sys.stderr) -> Callable[[int, int], None]:  # noqa: ANN001
+    """A text progress bar on stderr (stdout stays clean for --json)."""
+    def show(done: int, total: int) -> None:
+        if not stream.isatty() and done < total:
+            return
+        width = 30
+        filled = int(width * done / total) if total else width
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+    return show

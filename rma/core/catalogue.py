@@ -1,0 +1,98 @@
+"""The catalogue: product models (with the serial patterns that tell a unit's model) and customers."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from sqlalchemy import select
+
+from rma.core.ledger import record_audit
+from rma.core.models import Customer, ProductModel, Role, User
+from rma.core.services import require_role
+from rma.db import UnitOfWork
+from rma.errors import DomainError
+
+FAMILIES = ("head_unit", "navigation", "dash_cam", "cluster", "ecu")
+CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,31}$")
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _code(value: str, what: str) -> str:
+    code = (value or "").strip().upper()
+    if not CODE_RE.match(code):
+        raise DomainError("bad_code", "{what} code {code!r}: 1-32 characters A-Z, 0-9, dot, dash, underscore",
+                          what=what, code=value)
+    return code
+
+
+def add_model(
+    uow: UnitOfWork, actor: User, *, code: str, name: str, serial_pattern: str, warranty_months: int,
+    family: str = "head_unit", firmware_version: str | None = None, accessories: list[str] | None = None,
+) -> ProductModel:
+    require_role(actor, Role.ADMIN, Role.SUPERVISOR, action="add product models")
+    code = _code(code, "model")
+    try:
+        re.compile(serial_pattern)
+    except re.error as exc:
+        raise DomainError("bad_pattern", "serial pattern {pattern!r} is not a valid regular expression: {reason}",
+                          pattern=serial_pattern, reason=str(exc)) from None
+    if family not in FAMILIES:
+        raise DomainError("bad_family", "family {family!r}; families are: {known}", family=family, known=", ".join(FAMILIES))
+    if not 0 <= int(warranty_months) <= 120:
+        raise DomainError("bad_warranty", "warranty months must be between 0 and 120")
+    if uow.session.scalar(select(ProductModel.id).where(ProductModel.code == code)):
+        raise DomainError("model_exists", "model {code} already exists", code=code)
+    model = ProductModel(code=code, name=name.strip(), family=family, serial_pattern=serial_pattern,
+                         warranty_months=int(warranty_months), firmware_version=firmware_version,
+                         accessories=list(accessories or []))
+    uow.session.add(model)
+    uow.session.flush()
+    record_audit(uow, actor, "model_added", code, {"serial_pattern": serial_pattern, "warranty_months": warranty_months})
+    return model
+
+
+def add_customer(uow: UnitOfWork, actor: User, *, code: str, name: str, region: str | None = None,
+                 contact: str | None = None) -> Customer:
+    require_role(actor, Role.ADMIN, Role.SUPERVISOR, Role.CLERK, action="add customers")
+    code = _code(code, "customer")
+    if not (name or "").strip():
+        raise DomainError("name_required", "a customer needs a name")
+    if uow.session.scalar(select(Customer.id).where(Customer.code == code)):
+        raise DomainError("customer_exists", "customer {code} already exists", code=code)
+    customer = Customer(code=code, name=name.strip(), region=region, contact=contact)
+    uow.session.add(customer)
+    uow.session.flush()
+    record_audit(uow, actor, "customer_added", code, {"name": customer.name})
+    return customer
+
+
+def get_model(uow: UnitOfWork, code: str) -> ProductModel:
+    model = uow.session.scalar(select(ProductModel).where(ProductModel.code == (code or "").strip().upper()))
+    if model is None:
+        raise DomainError("unknown_model", "no product model {code}", code=code)
+    return model
+
+
+def get_customer(uow: UnitOfWork, code: str) -> Customer:
+    customer = uow.session.scalar(select(Customer).where(Customer.code == (code or "").strip().upper()))
+    if customer is None:
+        raise DomainError("unknown_customer", "no customer {code}", code=code)
+    return customer
+
+
+def list_models(uow: UnitOfWork) -> list[ProductModel]:
+    return list(uow.session.scalars(select(ProductModel).order_by(ProductModel.code)))
+
+
+def list_customers(uow: UnitOfWork) -> list[Customer]:
+    return list(uow.session.scalars(select(Customer).order_by(Customer.code)))
+
+
+def match_models(uow: UnitOfWork, serial: str) -> list[ProductModel]:
+    """Every model whose serial pattern matches ``serial`` (full match)."""
+    return [m for m in list_models(uow) if _compiled(m.serial_pattern).fullmatch(serial)]

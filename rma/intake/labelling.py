@@ -1,0 +1,132 @@
+"""Labels of visits and parcels: a print queue in the database, rendered by ``labels``.
+
+A label is first queued (in the same transaction as the visit it belongs to), then sent
+to the station's printer after the commit. A printer that is off leaves the job queued
+as ``failed`` with the reason; ``rma label queue --retry`` or the unit page prints it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from rma import config
+from rma.core.models import Role, User, Visit
+from rma.core.services import find_visit, require_role
+from rma.db import Database, UnitOfWork
+from rma.errors import DomainError
+from rma.intake.models import IntakeRecord, LabelJob, LabelStatus, Parcel, VisitAlert
+
+ANY_WORKER = (Role.CLERK, Role.TECHNICIAN, Role.LEAD, Role.TESTER, Role.MATERIALS, Role.SUPERVISOR)
+DEFAULT_PRINTER = {"kind": "folder", "format": "png", "dpi": 203}
+
+
+def unit_label_fields(uow: UnitOfWork, visit: Visit) -> dict[str, Any]:
+    rec = uow.session.get(IntakeRecord, visit.id)
+    intercepted = uow.session.scalar(select(VisitAlert.id).where(VisitAlert.visit_id == visit.id).limit(1)) is not None
+    return {
+        "tag": visit.tag, "serial": visit.unit.serial, "model": visit.unit.model.code,
+        "model_name": visit.unit.model.name, "received": visit.opened_at.astimezone().date().isoformat(),
+        "warranty": rec.warranty.value if rec else "unknown",
+        "warranty_until": rec.warranty_until.isoformat() if rec and rec.warranty_until else "",
+        "intercepted": intercepted, "repeat": bool(rec and rec.repeat_of_id),
+    }
+
+
+def parcel_label_fields(parcel: Parcel, units: int) -> dict[str, Any]:
+    return {
+        "waybill": parcel.waybill, "courier": parcel.courier,
+        "customer": parcel.customer.code if parcel.customer else "",
+        "customer_name": parcel.customer.name if parcel.customer else "",
+        "direction": parcel.direction.value, "count": units, "date": parcel.opened_at.astimezone().date().isoformat(),
+    }
+
+
+def _queue(uow: UnitOfWork, actor: User, template: str, fields: dict[str, Any], *,
+           visit: Visit | None = None, parcel: Parcel | None = None) -> LabelJob:
+    job = LabelJob(template=template, visit_id=visit.id if visit else None, parcel_id=parcel.id if parcel else None,
+                   fields=fields, station=config.station_settings().name, status=LabelStatus.QUEUED, attempts=0,
+                   requested_by_id=actor.id, requested_at=uow.now())
+    uow.session.add(job)
+    uow.session.flush()
+    return job
+
+
+def queue_unit_label(uow: UnitOfWork, actor: User, visit: Visit) -> LabelJob:
+    return _queue(uow, actor, "unit_tag", unit_label_fields(uow, visit), visit=visit)
+
+
+def queue_parcel_label(uow: UnitOfWork, actor: User, parcel: Parcel) -> LabelJob:
+    from rma.intake.models import ParcelItem
+    from sqlalchemy import func
+
+    n = uow.session.scalar(select(func.count()).select_from(ParcelItem).where(ParcelItem.parcel_id == parcel.id)) or 0
+    return _queue(uow, actor, "parcel", parcel_label_fields(parcel, n), parcel=parcel)
+
+
+def reprint_unit_label(uow: UnitOfWork, actor: User, tag: str) -> LabelJob:
+    require_role(actor, *ANY_WORKER, action="print labels")
+    return queue_unit_label(uow, actor, find_visit(uow, tag))
+
+
+def _printer_settings() -> dict[str, Any]:
+    settings = {**DEFAULT_PRINTER, **config.station_settings().printer}
+    if settings.get("kind") == "folder" and not settings.get("path"):
+        settings["path"] = str(config.rma_home() / "printed-labels")
+    return settings
+
+
+def _render(template: str, fields: dict[str, Any], dpi: int):  # noqa: ANN202
+    from labels import LabelError, render
+
+    try:
+        return render(template, fields, dpi)
+    except LabelError as exc:
+        raise DomainError("label_error", "the label cannot be made: {reason}", reason=exc.message) from None
+
+
+def render_unit_label(uow: UnitOfWork, tag: str, *, dpi: int = 203, fmt: str = "png") -> bytes:
+    from labels import to_pdf, to_png, to_zpl
+
+    image = _render("unit_tag", unit_label_fields(uow, find_visit(uow, tag)), dpi)
+    return {"png": lambda: to_png(image), "pdf": lambda: to_pdf([image]), "zpl": lambda: to_zpl(image)}[fmt]()
+
+
+def print_job(db: Database, job_id: int) -> dict[str, Any]:
+    """Send one queued label to this station's printer; record what happened. Never raises for a printer."""
+    from labels import PrinterError, printer_from_settings
+
+    with db.uow(readonly=True) as uow:
+        job = uow.session.get(LabelJob, job_id)
+        template, fields = job.template, dict(job.fields)
+    settings = _printer_settings()
+    error = None
+    try:
+        image = _render(template, fields, int(settings.get("dpi", 203)))
+        printer_from_settings(settings).print_labels([image], job_name=f"{template}-{fields.get('tag') or fields.get('waybill')}-{job_id}")
+    except PrinterError as exc:
+        error = exc.message
+    except DomainError as exc:
+        error = exc.message
+    with db.uow() as uow:
+        job = uow.session.get(LabelJob, job_id)
+        job.attempts += 1
+        if error is None:
+            job.status, job.printed_at, job.last_error = LabelStatus.PRINTED, uow.now(), None
+        else:
+            job.status, job.last_error = LabelStatus.FAILED, error
+    return {"job": job_id, "status": "printed" if error is None else "failed", "error": error}
+
+
+def pending_jobs(uow: UnitOfWork) -> list[dict[str, Any]]:
+    jobs = uow.session.scalars(select(LabelJob).where(LabelJob.status != LabelStatus.PRINTED).order_by(LabelJob.id))
+    return [{"job": j.id, "template": j.template, "subject": j.fields.get("tag") or j.fields.get("waybill"),
+             "status": j.status.value, "attempts": j.attempts, "error": j.last_error,
+             "requested_at": j.requested_at.isoformat()} for j in jobs]
+
+
+def retry_pending(db: Database) -> list[dict[str, Any]]:
+    with db.uow(readonly=True) as uow:
+        ids = [j["job"] for j in pending_jobs(uow)]
+    return [print_job(db, i) for i in ids]
