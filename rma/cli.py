@@ -202,6 +202,18 @@ def cmd_visit_move(ctx: Context) -> int:
     return 0
 
 
+def cmd_sim_scanner(ctx: Context) -> int:
+    from drivers.scanner_sim import main as simulate
+
+    argv = ["--tcp"] if ctx.args.tcp else []
+    if ctx.args.port:
+        argv += ["--port", str(ctx.args.port)]
+    if ctx.args.aim:
+        argv += ["--aim", ctx.args.aim]
+    argv += ["--terminator", ctx.args.terminator]
+    return simulate(argv) or 0
+
+
 # ---------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -249,6 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
     mv.add_argument("tag")
     mv.add_argument("--to", required=True, metavar="STATE")
     mv.add_argument("--reason", required=True)
+    sim = sub.add_parser("sim", help="hardware simulators").add_subparsers(dest="sim_command", required=True)
+    sc = cmd(sim, "scanner", cmd_sim_scanner, "a simulated serial barcode scanner: prints its URL; each line typed is a scan",
+             json_out=False)
+    sc.add_argument("--tcp", action="store_true", help="listen on 127.0.0.1 (socket://) instead of a pty")
+    sc.add_argument("--port", type=int)
+    sc.add_argument("--aim", help="AIM symbology prefix to send, e.g. ]C0")
+    sc.add_argument("--terminator", default="CR", choices=["CR", "LF", "CRLF"])
+
     from rma.intake.cli import register as register_intake
 
     register_intake(sub)

@@ -71,7 +71,7 @@ def reprint_unit_label(uow: UnitOfWork, actor: User, tag: str) -> LabelJob:
 
 
 def _printer_settings() -> dict[str, Any]:
-    settings = {**DEFAULT_PRINTER, **config.station_settings().printer}
+    settings = dict(config.station_settings().printer or DEFAULT_PRINTER)
     if settings.get("kind") == "folder" and not settings.get("path"):
         settings["path"] = str(config.rma_home() / "printed-labels")
     return settings
