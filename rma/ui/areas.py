@@ -1,0 +1,33 @@
+"""The work areas of the station, who may enter each, and where it lives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rma.core.models import Role
+
+
+@dataclass(frozen=True)
+class Area:
+    key: str
+    path: str
+    label: str  # English; shown through _()
+    icon: str  # Material icon name
+    roles: frozenset[Role]
+
+    def admits(self, roles: frozenset[Role]) -> bool:
+        return bool(self.roles & roles)
+
+
+INTAKE = Area("intake", "/intake", "Intake", "move_to_inbox", frozenset({Role.CLERK}))
+BENCH = Area("bench", "/bench", "Bench", "build", frozenset({Role.TECHNICIAN, Role.LEAD}))
+TEST_STATION = Area("test", "/test", "Test station", "fact_check", frozenset({Role.TESTER, Role.LEAD}))
+STORES = Area("stores", "/stores", "Stores", "inventory_2", frozenset({Role.MATERIALS}))
+DASHBOARD = Area("dashboard", "/dashboard", "Dashboard", "insights", frozenset({Role.LEAD, Role.SUPERVISOR}))
+ADMIN = Area("admin", "/admin", "Admin", "manage_accounts", frozenset({Role.ADMIN}))
+
+AREAS: tuple[Area, ...] = (INTAKE, BENCH, TEST_STATION, STORES, DASHBOARD, ADMIN)
+
+
+def areas_for(roles: frozenset[Role]) -> list[Area]:
+    return [a for a in AREAS if a.admits(roles)]
