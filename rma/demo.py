@@ -1,18 +1,27 @@
 """Demo data: a catalogue, dealers, one user per role, and a few dozen visits in every state.
 
 ``rma demo`` loads it into an empty database so that a newcomer finds a department at work:
-units waiting at every station, units that left (refurbished, shipped, scrapped, returned
-unrepaired) and units that came back again. Users and visits are made through the services,
-so every visit's ledger is one a real shop floor could have written; the unit of work's
-clock is set by hand before each step, backdating the ledgers over the last two months of
-working hours. A fixed random seed makes the demo the same every time for the same ``today``.
+courier parcels arriving and going out, units waiting at every station, units that left
+(refurbished, shipped, scrapped, returned unrepaired) and units that came back again.
+
+Everything a service exists for goes through it: users, models and dealers (core), return
+reason codes and interception plans (the supervisor), every inbound parcel, every scanned
+unit and every parcel closed (the logistics clerk, through intake, which decides warranty,
+repeat returns and interceptions by itself), every unit that leaves (``ship_unit``). The
+factory's shipment records, for which no service takes a unit of work, are written as the
+units import would write them. The bench and test steps, whose stations are not built yet,
+move visits through ``core.services.transition``.
+
+The unit of work's clock is set by hand before each step, backdating every row over the last
+two months of working hours. A fixed random seed makes the demo the same every time for the
+same ``today``. No label is queued or printed.
 """
 
 from __future__ import annotations
 
-import calendar
 import random
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -21,10 +30,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from rma.core import catalogue, services
+from rma.core.ledger import record_audit
 from rma.core.models import Customer, ProductModel, Role, Unit, User, Visit
 from rma.core.states import TERMINAL, VisitState
 from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
+from rma.intake import services as intake
+from rma.intake.models import Interception, Parcel, ReasonCode
 
 S = VisitState
 SEED = 8800
@@ -41,15 +53,34 @@ class DemoResult:
     models: int
     customers: int
     visits: int
+    parcels: int = 0
 
 
 # ---------------------------------------------------------------- the catalogue
+
+# The dealer's complaint as the clerk ticks it at intake (the reason-code catalogue).
+REASONS: tuple[tuple[str, str], ...] = (
+    ("NOPWR", "不开机"),
+    ("FLICKER", "屏幕闪烁"),
+    ("TOUCH", "触摸失灵"),
+    ("NOGPS", "GPS无定位"),
+    ("NOSOUND", "无声音"),
+    ("REBOOT", "反复重启"),
+    ("CAMBLK", "摄像头黑屏"),
+    ("CANERR", "CAN通讯故障"),
+    ("BTN", "按键失灵"),
+    ("SDCARD", "存储卡/地图卡报错"),
+    ("OTHER", "其他"),
+)
+REASON_TEXT = dict(REASONS)
+
 
 @dataclass(frozen=True)
 class _Case:
     """A failure mode: what the dealer reports, what the bench finds, and how it is fixed."""
 
-    symptom: str
+    symptom: str  # the dealer's words
+    reason: str  # the reason code the clerk ticks for it
     fault: str
     cause: str
     action: str
@@ -120,44 +151,52 @@ MODELS: tuple[_ModelSpec, ...] = (
         ("安装支架", "螺丝包（M6×12 ×2）", "合格证"), 4,
     ),
 )
+SPECS = {spec.code: spec for spec in MODELS}
+# What the line flashed before ``old_firmware``: units made longer ago than FIRMWARE_AGES[1] days carry it.
+OLDEST_FIRMWARE = {"HU-8800": "3.0.22", "HU-6200": "2.6.5", "NAV-520": "4.8.12", "DC-220": "1.4.6",
+                   "IC-700": "4.1.3", "GW-310": "1.10.7"}
+FIRMWARE_AGES = (300, 480)  # days: newer than the first carry the current firmware, then old, then oldest
 
 CASES: dict[str, tuple[_Case, ...]] = {
     "head_unit": (
-        _Case("不开机", "电源管理IC击穿", "电源浪涌", "更换电源管理IC", "电源管理IC"),
-        _Case("屏幕闪烁", "LCD排线松动", "装配不良", "重新压接LCD排线并点胶固定"),
-        _Case("触摸失灵", "触摸屏控制IC损坏", "元器件失效", "更换触摸屏总成", "触摸屏总成"),
-        _Case("左声道无声音", "功放IC左声道输出级损坏", "元器件失效", "更换功放IC", "功放IC TDA7851"),
-        _Case("反复重启，卡在开机LOGO", "eMMC系统分区损坏", "软件异常", "重新烧录系统固件", reflash=True),
-        _Case("蓝牙无法连接手机", "蓝牙模块虚焊", "焊接不良", "补焊蓝牙模块"),
-        _Case("CAN通信故障，方向盘按键无效", "CAN收发器损坏", "线束短路冲击", "更换CAN收发器", "CAN收发器 TJA1042"),
-        _Case("倒车影像黑屏", "视频解码IC虚焊", "焊接不良", "补焊视频解码IC"),
+        _Case("不开机", "NOPWR", "电源管理IC击穿", "电源浪涌", "更换电源管理IC", "电源管理IC"),
+        _Case("屏幕闪烁", "FLICKER", "LCD排线松动", "装配不良", "重新压接LCD排线并点胶固定"),
+        _Case("触摸失灵", "TOUCH", "触摸屏控制IC损坏", "元器件失效", "更换触摸屏总成", "触摸屏总成"),
+        _Case("左声道无声音", "NOSOUND", "功放IC左声道输出级损坏", "元器件失效", "更换功放IC", "功放IC TDA7851"),
+        _Case("反复重启，卡在开机LOGO", "REBOOT", "eMMC系统分区损坏", "软件异常", "重新烧录系统固件", reflash=True),
+        _Case("蓝牙无法连接手机", "OTHER", "蓝牙模块虚焊", "焊接不良", "补焊蓝牙模块"),
+        _Case("CAN通信故障，方向盘按键无效", "CANERR", "CAN收发器损坏", "线束短路冲击", "更换CAN收发器",
+              "CAN收发器 TJA1042"),
+        _Case("倒车影像黑屏", "CAMBLK", "视频解码IC虚焊", "焊接不良", "补焊视频解码IC"),
+        _Case("面板按键失灵，音量键无反应", "BTN", "按键板FPC排线断裂", "装配应力", "更换按键板FPC", "按键板FPC"),
     ),
     "navigation": (
-        _Case("GPS无法定位", "GPS模块射频前端损坏", "静电损伤", "更换GPS模块", "GPS模块"),
-        _Case("提示地图卡读取失败", "TF卡座弹片变形", "插拔磨损", "更换TF卡座", "TF卡座"),
-        _Case("开机卡在LOGO界面", "引导程序损坏", "升级中断电", "重新烧录引导程序及系统", reflash=True),
-        _Case("触摸漂移", "触摸校准数据丢失", "软件异常", "重新烧录并校准触摸", reflash=True),
+        _Case("GPS无法定位", "NOGPS", "GPS模块射频前端损坏", "静电损伤", "更换GPS模块", "GPS模块"),
+        _Case("提示地图卡读取失败", "SDCARD", "TF卡座弹片变形", "插拔磨损", "更换TF卡座", "TF卡座"),
+        _Case("开机卡在LOGO界面", "REBOOT", "引导程序损坏", "升级中断电", "重新烧录引导程序及系统", reflash=True),
+        _Case("触摸漂移", "TOUCH", "触摸校准数据丢失", "软件异常", "重新烧录并校准触摸", reflash=True),
     ),
     "dash_cam": (
-        _Case("后摄像头黑屏", "后摄接口针脚氧化", "接插件受潮", "更换后摄接口座", "后摄接口座"),
-        _Case("前录画面模糊，夜间噪点大", "图像传感器损坏", "元器件失效", "更换镜头模组", "镜头模组"),
-        _Case("熄火后最后一段录像丢失", "超级电容鼓包", "高温老化", "更换超级电容", "超级电容 5.5V 1F"),
-        _Case("提示TF卡错误，录像自动停止", "固件录像参数缺陷", "软件缺陷", "升级固件至当前版本", reflash=True),
-        _Case("WiFi无法连接手机APP", "WiFi天线焊点脱落", "焊接不良", "补焊WiFi天线"),
-        _Case("不开机", "降压电路保险电阻烧断", "电源浪涌", "更换保险电阻"),
+        _Case("后摄像头黑屏", "CAMBLK", "后摄接口针脚氧化", "接插件受潮", "更换后摄接口座", "后摄接口座"),
+        _Case("前录画面模糊，夜间噪点大", "OTHER", "图像传感器损坏", "元器件失效", "更换镜头模组", "镜头模组"),
+        _Case("熄火后最后一段录像丢失", "OTHER", "超级电容鼓包", "高温老化", "更换超级电容", "超级电容 5.5V 1F"),
+        _Case("提示TF卡错误，录像自动停止", "SDCARD", "固件录像参数缺陷", "软件缺陷", "升级固件至当前版本", reflash=True),
+        _Case("WiFi无法连接手机APP", "OTHER", "WiFi天线焊点脱落", "焊接不良", "补焊WiFi天线"),
+        _Case("不开机", "NOPWR", "降压电路保险电阻烧断", "电源浪涌", "更换保险电阻"),
     ),
     "cluster": (
-        _Case("仪表黑屏，背光不亮", "背光驱动IC损坏", "元器件失效", "更换背光驱动IC", "背光驱动IC"),
-        _Case("液晶屏花屏", "LCD屏内部线路损坏", "元器件失效", "更换LCD屏", "LCD屏 12.3英寸"),
-        _Case("CAN通信故障，多个故障灯常亮", "CAN收发器损坏", "线束短路冲击", "更换CAN收发器", "CAN收发器 TJA1042"),
-        _Case("里程显示异常", "EEPROM里程数据校验错误", "软件异常", "重新烧录程序并恢复里程", reflash=True),
+        _Case("仪表黑屏，背光不亮", "NOPWR", "背光驱动IC损坏", "元器件失效", "更换背光驱动IC", "背光驱动IC"),
+        _Case("液晶屏花屏", "FLICKER", "LCD屏内部线路损坏", "元器件失效", "更换LCD屏", "LCD屏 12.3英寸"),
+        _Case("CAN通信故障，多个故障灯常亮", "CANERR", "CAN收发器损坏", "线束短路冲击", "更换CAN收发器",
+              "CAN收发器 TJA1042"),
+        _Case("里程显示异常", "OTHER", "EEPROM里程数据校验错误", "软件异常", "重新烧录程序并恢复里程", reflash=True),
     ),
     "ecu": (
-        _Case("CAN通信故障（U0100 与ECM失去通讯）", "CAN收发器损坏", "线束短路冲击", "更换CAN收发器",
+        _Case("CAN通信故障（U0100 与ECM失去通讯）", "CANERR", "CAN收发器损坏", "线束短路冲击", "更换CAN收发器",
               "CAN收发器 TJA1043"),
-        _Case("诊断仪无法连接网关", "MCU程序损坏", "刷写中断", "重新烧录MCU程序", reflash=True),
-        _Case("静态电流偏大导致亏电", "电源滤波电容漏电", "元器件老化", "更换滤波电容"),
-        _Case("偶发通讯中断", "连接器端子退针", "装配不良", "更换连接器端子", "连接器端子"),
+        _Case("诊断仪无法连接网关", "CANERR", "MCU程序损坏", "刷写中断", "重新烧录MCU程序", reflash=True),
+        _Case("静态电流偏大导致亏电", "OTHER", "电源滤波电容漏电", "元器件老化", "更换滤波电容"),
+        _Case("偶发通讯中断", "CANERR", "连接器端子退针", "装配不良", "更换连接器端子", "连接器端子"),
     ),
 }
 
@@ -184,8 +223,19 @@ DAMAGE = (
 )
 OUT_OF_WARRANTY = "超出保修期，经销商不接受维修报价"
 WITHDRAWN = "经销商误寄（车主未申请索赔），要求原样退回"
+REPEATED = "修复后再次出现"
 
-# ---------------------------------------------------------------- people and dealers
+# Interception plans (拦截计划) the supervisor keeps: a serial range, a manufacture-date range and
+# a firmware version, each on one model. The demo picks the ranges around units that come back,
+# so that intake raises them.
+SERIAL_PLAN = ("HU-8800", "该序列号段电源IC U12（来料批次 D2406B）早期失效：无论返修原因，一律更换电源IC U12"
+                          "（ECN-2291），并回写拦截记录")
+MADE_PLAN = ("DC-220", "该生产日期段超级电容C21（供应商批次 2405-B）容量衰减：更换超级电容C21（ECN-2304），"
+                       "并回写拦截记录")
+FIRMWARE_PLAN = ("NAV-520", "固件 {old} 冷启动定位偶发失败：升级固件至 {new}（ECN-2317），复测GPS冷启动，"
+                            "并回写拦截记录")
+
+# ---------------------------------------------------------------- people, dealers, couriers
 
 USERS: tuple[tuple[str, str, Role], ...] = (
     ("admin", "周建国", Role.ADMIN),  # first: bootstraps the others
@@ -211,8 +261,48 @@ CUSTOMERS: tuple[tuple[str, str, str, str], ...] = (
     ("DT-HN-01", "湖南湘通汽车电子配件有限公司", "华中", "谭振华 138-7315-0962"),
     ("DT-LN-01", "沈阳盛京汽车零部件销售有限公司", "东北", "孙立伟 139-4027-5813"),
 )
+DISTRIBUTORS = tuple(code for code, *_ in CUSTOMERS if code.startswith("DT-"))
 
-COURIERS = (("顺丰速运", "SF", 13), ("中通快递", "75", 13), ("德邦快递", "DPK", 12))
+# Courier codes as the clerk types them, with the company each stands for.
+COURIERS: dict[str, str] = {"SF": "顺丰速运", "ZTO": "中通快递", "YTO": "圆通速递", "JD": "京东物流", "EMS": "中国邮政EMS"}
+# Dealers send with whatever they use; the depot ships on its monthly SF/JD/EMS accounts.
+INBOUND_COURIERS = (("SF", 45), ("ZTO", 20), ("YTO", 15), ("JD", 12), ("EMS", 8))
+OUTBOUND_COURIERS = (("SF", 70), ("JD", 20), ("EMS", 10))
+COST_BASE = {"SF": (22, 30), "JD": (20, 28), "EMS": (18, 26), "ZTO": (18, 23), "YTO": (18, 23)}  # yuan, one unit
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(n))
+
+
+def _waybill(rng: random.Random, courier: str, used: set[tuple[str, str]]) -> str:
+    """A waybill number in the courier's own format, not used before."""
+    while (courier, number := _waybill_number(rng, courier)) in used:
+        pass
+    used.add((courier, number))
+    return number
+
+
+def _waybill_number(rng: random.Random, courier: str) -> str:
+    if courier == "SF":
+        return "SF1" + _digits(rng, 12)  # SF + 13 digits
+    if courier == "ZTO":
+        return rng.choice(("73", "75", "78")) + _digits(rng, 12)  # 14 digits
+    if courier == "YTO":
+        return "YT" + rng.choice("6789") + _digits(rng, 12)  # YT + 13 digits
+    if courier == "JD":
+        return "JD00" + _digits(rng, 11)  # JD + 13 digits
+    return rng.choice(("11", "98", "10")) + _digits(rng, 11)  # EMS domestic: 13 digits
+
+
+def _courier(rng: random.Random, weights: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([c for c, _ in weights], [w for _, w in weights])[0]
+
+
+def _cost(rng: random.Random, courier: str, units: int) -> str:
+    low, high = COST_BASE[courier]
+    yuan = min(45, rng.randint(low, high) + 6 * (units - 1))
+    return f"{yuan}.{rng.choice(('00', '00', '50'))}"
 
 
 def _password(username: str) -> str:
@@ -227,13 +317,20 @@ def _logins() -> list[tuple[str, str, list[str]]]:
 
 # The state each unit's latest visit ends in. Five of the open ones are repeat returns.
 FINAL_STATES: tuple[tuple[VisitState, int], ...] = (
-    (S.RECEIVED, 2), (S.AWAITING_BENCH, 3), (S.IN_REPAIR, 3), (S.AWAITING_PARTS, 3),
+    (S.RECEIVED, 3), (S.AWAITING_BENCH, 3), (S.IN_REPAIR, 3), (S.AWAITING_PARTS, 3),
     (S.PROGRAMMING, 2), (S.AWAITING_TEST, 2), (S.IN_TEST, 2), (S.PASSED, 2),
-    (S.REFURBISHED, 8), (S.SHIPPED, 6), (S.SCRAPPED, 3), (S.RETURNED_UNREPAIRED, 4),
+    (S.REFURBISHED, 7), (S.SHIPPED, 6), (S.SCRAPPED, 3), (S.RETURNED_UNREPAIRED, 4),
 )
 REPEAT_RETURNS = 5
+UNKNOWN_UNITS = 3  # not in the factory's shipment records: warranty unknown
+OUT_UNITS = 4  # sold longer ago than the warranty term (besides the out-of-warranty refusal)
+MADE_ONLY_UNITS = 2  # the records know when they were made, not when they were shipped
 SCRAP_VARIANTS = ("in_repair", "in_repair", "discontinued")
 UNREPAIRED_VARIANTS = ("withdrawn", "damage", "out_of_warranty", "damage")
+# Parcels of several units from one dealer: (units scanned, units on the dealer's delivery note).
+MULTI_UNIT_PARCELS = ((4, 4), (3, 3), (3, 3), (2, 3), (2, 1), (2, 2))  # one short, one over
+EXCHANGE_UNITS = 2  # refurbished units sent to dealers as exchange units
+BENCH_FINDINGS = ("repair_done", "programming_started")  # the steps that say what the bench did
 
 
 @dataclass
@@ -252,19 +349,97 @@ class _UnitPlan:
     serial: str = ""
     manufactured_on: date | None = None
     sold_on: date | None = None
+    made_only: bool = False  # the records lost the ship date
+    shipped_to: str | None = None  # from the factory records
+    firmware: str | None = None
+
+    @property
+    def on_record(self) -> bool:
+        """The factory's shipment records know this unit."""
+        return self.warranty != "unknown"
 
 
 @dataclass
 class _VisitPlan:
     unit: _UnitPlan
-    customer: str
     case: _Case
     steps: list[_Step]
+    customer: str = ""
     previous: _VisitPlan | None = None
-    reason: str = ""
-    start: int = 0  # working minute of the opening
+    reason_text: str | None = None
+    accessories: list[str] = field(default_factory=list)  # what came in the box
+    parcel: _ParcelPlan | None = None
+    shipment: _Shipment | None = None  # how the unit left, when its visit ends with it leaving
+    minutes: list[int] = field(default_factory=list)  # working minute of each step
     times: list[datetime] = field(default_factory=list)
-    received: dict[str, Any] = field(default_factory=dict)  # the opening's details: waybill, warranty
+
+    @property
+    def final(self) -> VisitState:
+        return self.steps[-1].to_state or S.RECEIVED
+
+
+@dataclass
+class _ParcelPlan:
+    """An inbound courier parcel from one dealer: its units are scanned, then it is closed."""
+
+    customer: str
+    visits: list[_VisitPlan]
+    declared: int
+    closed: bool = True
+    courier: str = ""
+    waybill: str = ""
+    cost: str = ""
+    start: int = 0  # working minute it arrives
+    arrived: datetime | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass
+class _Shipment:
+    """An outbound parcel: repaired units back to their sender, or a refurbished exchange unit."""
+
+    customer: str
+    courier: str
+    waybill: str
+    cost: str
+    visits: list[_VisitPlan]
+    minute: int
+    at: datetime
+    exchange: bool = False  # a refurbished unit from stock, to the named dealer
+
+
+@dataclass(frozen=True)
+class _InterceptionPlan:
+    model: str
+    action: str
+    serial_from: str | None = None
+    serial_to: str | None = None
+    made_from: date | None = None
+    made_to: date | None = None
+    firmware: str | None = None
+
+    def matches(self, unit: _UnitPlan) -> bool:
+        """As intake matches a unit against the plan."""
+        if unit.spec.code != self.model:
+            return False
+        if self.serial_from:
+            return len(unit.serial) == len(self.serial_from) and self.serial_from <= unit.serial <= self.serial_to
+        if self.made_from:
+            return unit.on_record and self.made_from <= unit.manufactured_on <= self.made_to
+        return unit.on_record and unit.firmware == self.firmware
+
+
+@dataclass
+class _Demo:
+    hours: _WorkingTime
+    visits: list[_VisitPlan]
+    parcels: list[_ParcelPlan]
+    shipments: list[_Shipment]
+    interceptions: list[_InterceptionPlan]
+
+    @property
+    def units(self) -> list[_UnitPlan]:
+        return list({id(v.unit): v.unit for v in self.visits}.values())
 
 
 class _WorkingTime:
@@ -298,28 +473,12 @@ class _WorkingTime:
         return local.astimezone(timezone.utc)
 
 
-def _add_months(day: date, months: int) -> date:
-    year, month = divmod(day.month - 1 + months, 12)
-    year, month = day.year + year, month + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def _warranty(unit: _UnitPlan, received_on: date) -> tuple[str, date | None]:
-    """In, out or unknown, as intake decides it: from the sale date, else the manufacture date."""
-    start = unit.sold_on or unit.manufactured_on
-    if start is None:
-        return "unknown", None
-    until = _add_months(start, unit.spec.warranty_months)
-    return ("in" if received_on <= until else "out"), until
-
-
-def _waybill(rng: random.Random) -> tuple[str, str]:
-    courier, prefix, digits = rng.choice(COURIERS)
-    return courier, prefix + "".join(rng.choice("0123456789") for _ in range(digits))
-
-
 class _Journeys:
-    """The steps of one visit, from its opening to the state it is to end in."""
+    """The steps of one visit, from its opening to the state it is to end in.
+
+    Every visit opens with its scan at intake and goes to the bench queue when its parcel is
+    closed; the times of those two steps are the parcel's, set later.
+    """
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
@@ -327,17 +486,16 @@ class _Journeys:
     def gap(self, low: int, high: int) -> int:
         return self.rng.randint(low, high)
 
+    def arrival(self) -> list[_Step]:
+        return [_Step(None, Role.CLERK, "opened", 0), _Step(S.AWAITING_BENCH, Role.CLERK, "to_bench", 0)]
+
     def opening(self) -> list[_Step]:
         r = self.rng
-        return [
-            _Step(None, Role.CLERK, "opened", 0),
-            _Step(S.AWAITING_BENCH, Role.CLERK, "to_bench", self.gap(10, 120),
-                  {"shelf": f"待修区 {r.choice('ABC')}-{r.randint(1, 8):02d}"}),
-            _Step(S.IN_REPAIR, Role.TECHNICIAN, "repair_started", self.gap(120, 2400),
-                  {"bench": f"维修台 W-{r.randint(1, 6):02d}"}),
-        ]
+        return [*self.arrival(),
+                _Step(S.IN_REPAIR, Role.TECHNICIAN, "repair_started", self.gap(120, 2400),
+                      {"bench": f"维修台 W-{r.randint(1, 6):02d}"})]
 
-    def repair(self, spec: _ModelSpec, case: _Case, *, customer: str, parts: bool, programming: bool,
+    def repair(self, spec: _ModelSpec, case: _Case, *, parts: bool, programming: bool,
                test_fail: bool, test_abort: bool, ending: VisitState) -> list[_Step]:
         r = self.rng
         steps = self.opening()
@@ -380,10 +538,8 @@ class _Journeys:
         if ending is S.REFURBISHED:
             steps.append(_Step(S.REFURBISHED, Role.TECHNICIAN, "refurbished_into_stock", self.gap(20, 960),
                                {"location": f"翻新品库 R-{r.randint(1, 4):02d}-{r.randint(1, 12):02d}"}))
-        elif ending is S.SHIPPED:
-            courier, waybill = _waybill(r)
-            steps.append(_Step(S.SHIPPED, Role.CLERK, "shipped", self.gap(60, 1440),
-                               {"courier": courier, "waybill": waybill, "customer": customer}))
+        elif ending is S.SHIPPED:  # through ship_unit, which writes the courier and waybill
+            steps.append(_Step(S.SHIPPED, Role.CLERK, "shipped", self.gap(60, 1440)))
         return steps
 
     def scrap(self, variant: str, case: _Case) -> list[_Step]:
@@ -399,17 +555,16 @@ class _Journeys:
         return steps
 
     def unrepaired(self, variant: str) -> list[_Step]:
-        courier, waybill = _waybill(self.rng)
-        back = {"courier": courier, "waybill": waybill}
-        if variant == "withdrawn":
-            return [_Step(None, Role.CLERK, "opened", 0),
+        # The courier and waybill it goes back with are added when its shipment is planned.
+        if variant == "withdrawn":  # the dealer calls before the bench has started on it
+            return [*self.arrival(),
                     _Step(S.RETURNED_UNREPAIRED, Role.CLERK, "returned_unrepaired", self.gap(60, 960),
-                          {"reason": WITHDRAWN, **back})]
+                          {"reason": WITHDRAWN})]
         if variant == "damage":
             damage, reason = self.rng.choice(DAMAGE)
-            details = {"reason": reason, "damage": damage, "warranty": "void", **back}
+            details = {"reason": reason, "damage": damage, "warranty": "void"}
         else:
-            details = {"reason": OUT_OF_WARRANTY, "warranty": "out", **back}
+            details = {"reason": OUT_OF_WARRANTY, "warranty": "out"}
         # The bench finds it; the dealer takes a few days to answer the quote.
         return [*self.opening(),
                 _Step(S.RETURNED_UNREPAIRED, Role.CLERK, "returned_unrepaired", self.gap(480, 2400), details)]
@@ -421,30 +576,33 @@ def _truncate(steps: list[_Step], final: VisitState) -> list[_Step]:
     return steps[: last + 1]
 
 
-def _plan(today: date) -> tuple[_WorkingTime, list[_VisitPlan]]:
-    """Every visit of the demo with its steps and their times; pure, the same for the same ``today``."""
+# ---------------------------------------------------------------- the plan
+
+def _plan(today: date) -> _Demo:
+    """Every parcel, visit and shipment of the demo with its times; pure, the same for the same ``today``."""
     rng = random.Random(SEED)
     hours = _WorkingTime(today - timedelta(days=WINDOW_DAYS * 3), today - timedelta(days=1))
     journeys = _Journeys(rng)
-    plans = _latest_visits(rng, journeys)
-    _schedule(rng, hours, plans, window_start=hours.minute_of(today - timedelta(days=WINDOW_DAYS)))
-    plans += _earlier_visits(rng, journeys, plans)
-    for plan in plans:
-        minute = plan.start
-        for step in plan.steps:
-            minute += step.gap
-            plan.times.append(hours.at(minute, rng.randint(0, 59)))
-    _date_units(rng, hours, plans)
-    for plan in plans:
-        courier, waybill = _waybill(rng)
-        warranty, until = _warranty(plan.unit, hours.day(plan.start))
-        # The same keys as intake writes when a clerk scans a unit out of a parcel.
-        plan.received = {
-            "parcel": f"{courier} {waybill}", "warranty": warranty,
-            "warranty_until": until.isoformat() if until else None, "repeat_of": None,
-            "accessories": rng.sample(plan.unit.spec.accessories, rng.choice((0, 0, 1, 2))),
-        }
-    return hours, plans
+    latest = _latest_visits(rng, journeys)
+    _earlier_visits(rng, journeys, latest)
+    _choose_warranty(rng, latest)
+    parcels = _pack(rng, latest)
+    _schedule(rng, hours, parcels, window_start=hours.minute_of(today - timedelta(days=WINDOW_DAYS)))
+    parcels += _pack_earlier(rng, latest)
+    parcels.sort(key=lambda p: p.start)
+    waybills: set[tuple[str, str]] = set()
+    for parcel in parcels:
+        parcel.courier = _courier(rng, INBOUND_COURIERS)
+        parcel.waybill = _waybill(rng, parcel.courier, waybills)
+        parcel.cost = _cost(rng, parcel.courier, max(parcel.declared, len(parcel.visits)))
+    _time(rng, hours, parcels)
+    visits = [v for p in parcels for v in p.visits]
+    _date_units(rng, hours, visits, today)
+    shipments = _ship(rng, hours, parcels, latest, waybills)
+    interceptions = _intercept(rng, latest)
+    for visit in visits:
+        _what_came_in(rng, visit)
+    return _Demo(hours, visits, parcels, shipments, interceptions)
 
 
 def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
@@ -453,11 +611,8 @@ def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
     rng.shuffle(units)
     finals = [state for state, n in FINAL_STATES for _ in range(n)]
     scraps, unrepaired = iter(SCRAP_VARIANTS), iter(UNREPAIRED_VARIANTS)
-    dealers = [code for code, _name, _region, _contact in CUSTOMERS]
-    rng.shuffle(dealers)
     plans: list[_VisitPlan] = []
-    for n, (unit, final) in enumerate(zip(units, finals, strict=True)):
-        customer = dealers[n % len(dealers)]  # every dealer sends a few
+    for unit, final in zip(units, finals, strict=True):
         cases = CASES[unit.spec.family]
         with_parts = [c for c in cases if c.part]
         if final is S.SCRAPPED:
@@ -474,72 +629,232 @@ def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
         else:
             case = rng.choice(with_parts if final is S.AWAITING_PARTS else cases)
             steps = _truncate(journeys.repair(
-                unit.spec, case, customer=customer,
+                unit.spec, case,
                 parts=final is S.AWAITING_PARTS or (case.part is not None and rng.random() < 0.6),
                 programming=final is S.PROGRAMMING or case.reflash or rng.random() < 0.2,
                 test_fail=rng.random() < 0.25, test_abort=rng.random() < 0.08,
                 ending=final if final in (S.REFURBISHED, S.SHIPPED) else S.REFURBISHED,
             ), final)
-            draw = rng.random()
-            if draw < 0.08:
-                unit.warranty = "unknown"
-            elif draw < 0.22 and unit.spec.warranty_months <= 24:
-                unit.warranty = "out"
-        plans.append(_VisitPlan(unit, customer, case, steps, reason=case.symptom))
+        plans.append(_VisitPlan(unit, case, steps))
     return plans
 
 
-def _schedule(rng: random.Random, hours: _WorkingTime, plans: list[_VisitPlan], window_start: int) -> None:
-    """Closed visits anywhere in the window; open ones moved in the last few days."""
-    for plan in plans:
-        final = plan.steps[-1].to_state or S.RECEIVED
-        total = sum(s.gap for s in plan.steps)
-        if final in TERMINAL:
-            latest = hours.end - total
-            plan.start = min(latest, rng.randint(window_start, max(window_start, latest - hours.DAY)))
-        else:
-            recent = hours.DAY if final in (S.RECEIVED, S.AWAITING_BENCH) else 5 * hours.DAY
-            plan.start = hours.end - rng.randint(5, recent) - total
-
-
-def _earlier_visits(rng: random.Random, journeys: _Journeys, plans: list[_VisitPlan]) -> list[_VisitPlan]:
+def _earlier_visits(rng: random.Random, journeys: _Journeys, latest: list[_VisitPlan]) -> None:
     """Repeat returns: units now open that came back weeks after an earlier visit shipped them repaired."""
-    open_now = [p for p in plans if p.steps[-1].to_state not in TERMINAL | {S.PASSED}]
-    earlier_visits = []
+    open_now = [p for p in latest if p.final not in TERMINAL | {S.PASSED}]
     for plan in rng.sample(open_now, REPEAT_RETURNS):
         case = plan.case
-        steps = journeys.repair(plan.unit.spec, case, customer=plan.customer, parts=case.part is not None,
+        steps = journeys.repair(plan.unit.spec, case, parts=case.part is not None,
                                 programming=case.reflash, test_fail=False, test_abort=False, ending=S.SHIPPED)
-        earlier = _VisitPlan(plan.unit, plan.customer, case, steps, reason=case.symptom)
-        earlier.start = plan.start - rng.randint(8, 20) * _WorkingTime.DAY - sum(s.gap for s in steps)
-        plan.previous = earlier
-        plan.reason = f"{case.symptom}（修复后再次出现）"
+        plan.previous = _VisitPlan(plan.unit, case, steps)
         plan.unit.warranty = "in"
-        earlier_visits.append(earlier)
-    return earlier_visits
 
 
-def _date_units(rng: random.Random, hours: _WorkingTime, plans: list[_VisitPlan]) -> None:
-    """Units made and sold before they first came back, their serials from their make date."""
-    first_back: dict[int, tuple[date, _UnitPlan]] = {}
-    for plan in plans:
-        received = hours.day(plan.start)
+def _choose_warranty(rng: random.Random, latest: list[_VisitPlan]) -> None:
+    """Some units the factory's records do not know, some sold too long ago, some known by make date only."""
+    free = [p.unit for p in latest if p.previous is None and p.final is not S.RETURNED_UNREPAIRED]
+    rng.shuffle(free)
+    for unit in free[:UNKNOWN_UNITS]:
+        unit.warranty = "unknown"
+    short_term = [u for u in free[UNKNOWN_UNITS:] if u.spec.warranty_months <= 24]
+    for unit in short_term[:OUT_UNITS]:
+        unit.warranty = "out"
+    for unit in [u for u in free[UNKNOWN_UNITS:] if u.warranty == "in"][:MADE_ONLY_UNITS]:
+        unit.made_only = True
+
+
+def _pack(rng: random.Random, latest: list[_VisitPlan]) -> list[_ParcelPlan]:
+    """The latest visits in parcels, one dealer each; the newest parcels are still open."""
+    received = [p for p in latest if p.final is S.RECEIVED]
+    bench = [p for p in latest if p.final is S.AWAITING_BENCH]
+    rest = [p for p in latest if p.final not in (S.RECEIVED, S.AWAITING_BENCH)]
+    rng.shuffle(rest)
+    parcels = [
+        _ParcelPlan("", received[:2], declared=3, closed=False),  # the clerk is still at it
+        _ParcelPlan("", received[2:], declared=1, closed=False),
+        _ParcelPlan("", bench[:2], declared=2),
+        _ParcelPlan("", bench[2:], declared=1),
+    ]
+    for units, declared in MULTI_UNIT_PARCELS:
+        parcels.append(_ParcelPlan("", rest[:units], declared=declared))
+        rest = rest[units:]
+    parcels += [_ParcelPlan("", [plan], declared=1) for plan in rest]
+    dealers = [code for code, _name, _region, _contact in CUSTOMERS]
+    rng.shuffle(dealers)
+    for n, parcel in enumerate(parcels):
+        parcel.customer = dealers[n % len(dealers)]  # every dealer sends a few
+        for plan in parcel.visits:
+            plan.customer, plan.parcel = parcel.customer, parcel
+    return parcels
+
+
+def _span(parcel: _ParcelPlan) -> int:
+    """Working minutes from the parcel's arrival to the last step of its slowest visit, at most."""
+    scans = 1 + 4 * len(parcel.visits)
+    if not parcel.closed:
+        return scans
+    return scans + 40 + max(sum(s.gap for s in plan.steps[2:]) for plan in parcel.visits)
+
+
+def _schedule(rng: random.Random, hours: _WorkingTime, parcels: list[_ParcelPlan], window_start: int) -> None:
+    """Parcels whose visits all closed arrive anywhere in the window; the others in the last few days."""
+    for parcel in parcels:
+        span = _span(parcel)
+        finals = {plan.final for plan in parcel.visits}
+        if finals <= TERMINAL:
+            latest = hours.end - span
+            parcel.start = min(latest, rng.randint(window_start, max(window_start, latest - hours.DAY)))
+        else:
+            recent = hours.DAY if finals & {S.RECEIVED, S.AWAITING_BENCH} else 5 * hours.DAY
+            parcel.start = hours.end - rng.randint(5, recent) - span
+
+
+def _pack_earlier(rng: random.Random, latest: list[_VisitPlan]) -> list[_ParcelPlan]:
+    """The first visit of each repeat: its own parcel from the same dealer, weeks before it came back."""
+    parcels = []
+    for again in latest:
+        plan = again.previous
+        if plan is None:
+            continue
+        parcel = _ParcelPlan(again.customer, [plan], declared=1)
+        plan.customer, plan.parcel = again.customer, parcel
+        parcel.start = again.parcel.start - rng.randint(8, 20) * _WorkingTime.DAY - _span(parcel)
+        parcels.append(parcel)
+    return parcels
+
+
+def _time(rng: random.Random, hours: _WorkingTime, parcels: list[_ParcelPlan]) -> None:
+    """The minute of every step: scans a few minutes apart, the close, then each visit's own pace."""
+    for parcel in parcels:
+        minute = parcel.start
+        parcel.arrived = hours.at(minute, rng.randint(0, 59))
+        for plan in parcel.visits:
+            minute += rng.randint(1, 4)
+            plan.minutes, plan.times = [minute], [hours.at(minute, rng.randint(0, 59))]
+        if not parcel.closed:
+            continue
+        minute += rng.randint(5, 40)
+        parcel.closed_at = hours.at(minute, rng.randint(0, 59))
+        for plan in parcel.visits:
+            at = minute
+            plan.minutes.append(at)
+            plan.times.append(parcel.closed_at)  # close_parcel hands every unit to the bench queue
+            for step in plan.steps[2:]:
+                at += step.gap
+                plan.minutes.append(at)
+                plan.times.append(hours.at(at, rng.randint(0, 59)))
+
+
+def _date_units(rng: random.Random, hours: _WorkingTime, visits: list[_VisitPlan], today: date) -> None:
+    """Units made and shipped before they first came back, their serials from their make date."""
+    first_back: dict[int, tuple[date, _VisitPlan]] = {}
+    for plan in visits:
+        received = hours.day(plan.minutes[0])
         if id(plan.unit) not in first_back or received < first_back[id(plan.unit)][0]:
-            first_back[id(plan.unit)] = (received, plan.unit)
+            first_back[id(plan.unit)] = (received, plan)
     serials: set[str] = set()
-    for received, unit in first_back.values():
+    for received, plan in first_back.values():
+        unit = plan.unit
         term = unit.spec.warranty_months * 30
-        if unit.warranty == "in":
-            unit.sold_on = received - timedelta(rng.randint(20, min(term - 15, 900)))
-        elif unit.warranty == "out":
-            unit.sold_on = received - timedelta(rng.randint(term + 20, term + 240))
-        sold = unit.sold_on or received - timedelta(rng.randint(60, 600))
-        made = sold - timedelta(rng.randint(10, 90))
-        if unit.warranty != "unknown":  # else the factory records lost it: only the serial tells
+        if unit.made_only:  # judged from the make date: made well within the term
+            made = received - timedelta(rng.randint(60, min(term - 30, 600)))
+        else:
+            if unit.warranty == "in":
+                unit.sold_on = received - timedelta(rng.randint(20, min(term - 15, 900)))
+            elif unit.warranty == "out":
+                unit.sold_on = received - timedelta(rng.randint(term + 20, term + 240))
+            sold = unit.sold_on or received - timedelta(rng.randint(60, 600))
+            made = sold - timedelta(rng.randint(10, 90))
+        if unit.on_record:  # else the factory records lost it: only the serial tells
             unit.manufactured_on = made
+            unit.shipped_to = plan.customer if rng.random() < 0.7 else rng.choice(DISTRIBUTORS)
+            age = (today - made).days
+            unit.firmware = (unit.spec.firmware if age < FIRMWARE_AGES[0] else
+                             unit.spec.old_firmware if age < FIRMWARE_AGES[1] else OLDEST_FIRMWARE[unit.spec.code])
         while not unit.serial or unit.serial in serials:
             unit.serial = unit.spec.serial(made, rng.randint(1, 99999), rng.choice(LINE_LETTERS))
         serials.add(unit.serial)
+
+
+def _ship(rng: random.Random, hours: _WorkingTime, parcels: list[_ParcelPlan], latest: list[_VisitPlan],
+          waybills: set[tuple[str, str]]) -> list[_Shipment]:
+    """Outbound parcels: repaired units of one inbound parcel go back together, unrepaired ones on
+    their own, and a few refurbished units go out of stock to dealers whose unit was scrapped."""
+    shipments: list[_Shipment] = []
+
+    def shipment(customer: str, plans: list[_VisitPlan], minute: int, exchange: bool = False) -> _Shipment:
+        courier = _courier(rng, OUTBOUND_COURIERS)
+        out = _Shipment(customer, courier, _waybill(rng, courier, waybills), _cost(rng, courier, len(plans)), plans,
+                        minute, hours.at(minute, rng.randint(0, 59)), exchange)
+        shipments.append(out)
+        return out
+
+    for parcel in parcels:
+        going = [p for p in parcel.visits if p.final is S.SHIPPED]
+        if going:
+            out = shipment(parcel.customer, going, max(p.minutes[-1] for p in going))
+            for plan in going:  # the later ones wait for the slowest: one box, one waybill
+                plan.minutes[-1], plan.times[-1], plan.shipment = out.minute, out.at, out
+        for plan in parcel.visits:
+            if plan.final is S.RETURNED_UNREPAIRED:
+                out = shipment(parcel.customer, [plan], plan.minutes[-1])
+                plan.times[-1], plan.shipment = out.at, out
+                plan.steps[-1].details.update(courier=out.courier, waybill=out.waybill)
+
+    stock = [p for p in latest if p.final is S.REFURBISHED]
+    for lost in [p for p in latest if p.final is S.SCRAPPED]:
+        if sum(s.exchange for s in shipments) >= EXCHANGE_UNITS:
+            break
+        for spare in sorted(stock, key=lambda p: p.unit.spec is not lost.unit.spec):  # the same model first
+            minute = max(spare.minutes[-1], lost.minutes[-1]) + rng.randint(60, 960)
+            if minute < hours.end:
+                shipment(lost.customer, [spare], minute, exchange=True)
+                stock.remove(spare)
+                break
+    return shipments
+
+
+def _intercept(rng: random.Random, latest: list[_VisitPlan]) -> list[_InterceptionPlan]:
+    """The supervisor's interception plans, drawn around units that do come back."""
+
+    def target(code: str, ok: Callable[[_UnitPlan], bool] = lambda u: True) -> _UnitPlan:
+        plans = [p for p in latest if p.unit.spec.code == code and ok(p.unit)]
+        benched = [p for p in plans if any(s.event in BENCH_FINDINGS for s in p.steps)]
+        return rng.choice(benched or plans).unit
+
+    code, action = SERIAL_PLAN
+    unit = target(code)
+    head, number = unit.serial[:7], int(unit.serial[7:])
+    plans = [_InterceptionPlan(code, action, serial_from=f"{head}{max(1, number - rng.randint(800, 4000)):06d}",
+                               serial_to=f"{head}{min(999999, number + rng.randint(800, 4000)):06d}")]
+    code, action = MADE_PLAN
+    made = target(code, lambda u: u.manufactured_on is not None).manufactured_on
+    plans.append(_InterceptionPlan(code, action, made_from=made - timedelta(rng.randint(5, 20)),
+                                   made_to=made + timedelta(rng.randint(5, 20))))
+    code, action = FIRMWARE_PLAN
+    spec = SPECS[code]
+    target(code, lambda u: u.on_record).firmware = spec.old_firmware
+    plans.append(_InterceptionPlan(code, action.format(old=spec.old_firmware, new=spec.firmware),
+                                   firmware=spec.old_firmware))
+
+    # The bench carries out the plan's action along with its own repair, and says so.
+    for plan in latest + [p.previous for p in latest if p.previous is not None]:
+        for hit in (i for i in plans if i.matches(plan.unit)):
+            step = next((s for s in plan.steps if s.event in BENCH_FINDINGS), None)
+            if step is not None:
+                step.details.setdefault("interceptions", []).append(hit.action)
+    return plans
+
+
+def _what_came_in(rng: random.Random, plan: _VisitPlan) -> None:
+    """The dealer's words beyond the reason code, and the accessories found in the box."""
+    words = [plan.case.symptom] if plan.case.symptom != REASON_TEXT[plan.case.reason] else []
+    if plan.previous is not None:
+        words.append(REPEATED)
+    plan.reason_text = "，".join(words) or None
+    accessories = plan.unit.spec.accessories
+    missing = set(rng.sample(accessories, rng.choice((0, 0, 0, 0, 1, 1, 2))))
+    plan.accessories = [a for a in accessories if a not in missing]
 
 
 # ---------------------------------------------------------------- loading
@@ -559,7 +874,7 @@ def _result(uow: UnitOfWork, created: bool) -> DemoResult:
         return uow.session.scalar(select(func.count()).select_from(table))
 
     return DemoResult(created=created, users=_logins(), models=count(ProductModel),
-                      customers=count(Customer), visits=count(Visit))
+                      customers=count(Customer), visits=count(Visit), parcels=count(Parcel))
 
 
 def _demo_present(uow: UnitOfWork) -> bool:
@@ -567,7 +882,8 @@ def _demo_present(uow: UnitOfWork) -> bool:
     names = set(uow.session.scalars(select(User.username)))
     if {username for username, _name, _role in USERS} <= names:
         return True
-    if names or any(uow.session.scalar(select(func.count()).select_from(t)) for t in (ProductModel, Customer, Unit)):
+    tables = (ProductModel, Customer, Unit, Parcel, ReasonCode, Interception)
+    if names or any(uow.session.scalar(select(func.count()).select_from(t)) for t in tables):
         raise DomainError(
             "demo_needs_empty_database",
             "the demo loads only into an empty database; this one already holds data ({users} users)",
@@ -578,13 +894,13 @@ def _demo_present(uow: UnitOfWork) -> bool:
 
 def load_demo(db: Database, *, today: date | None = None) -> DemoResult:
     """Load the demo into an empty database; a database that has it already is left alone."""
-    hours, plans = _plan(today or date.today())
-    clock = _Clock(min(p.times[0] for p in plans))
+    demo = _plan(today or date.today())
+    clock = _Clock(min(p.arrived for p in demo.parcels))
     try:
         with db.uow(clock=clock) as uow:
             if _demo_present(uow):
                 return _result(uow, created=False)
-            _load(uow, clock, hours, plans)
+            _load(uow, clock, demo)
             return _result(uow, created=True)
     except IntegrityError:
         # Another station loaded the demo at the same moment: theirs stands.
@@ -594,9 +910,10 @@ def load_demo(db: Database, *, today: date | None = None) -> DemoResult:
         raise
 
 
-def _load(uow: UnitOfWork, clock: _Clock, hours: _WorkingTime, plans: list[_VisitPlan]) -> None:
-    # The department was set up the working day before the first unit in the demo came back.
-    minute = max(0, (min(p.start for p in plans) // hours.DAY - 1) * hours.DAY)
+def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo) -> None:
+    hours = demo.hours
+    # The department was set up the working day before the first parcel in the demo came in.
+    minute = max(0, (min(p.start for p in demo.parcels) // hours.DAY - 1) * hours.DAY)
 
     def tick() -> None:
         nonlocal minute
@@ -608,7 +925,7 @@ def _load(uow: UnitOfWork, clock: _Clock, hours: _WorkingTime, plans: list[_Visi
         tick()
         users[role] = services.add_user(uow, users.get(Role.ADMIN), username=username,
                                         password=_password(username), roles=[role], display_name=display_name)
-    admin = users[Role.ADMIN]
+    admin, supervisor, clerk = users[Role.ADMIN], users[Role.SUPERVISOR], users[Role.CLERK]
     models: dict[str, ProductModel] = {}
     for spec in MODELS:
         tick()
@@ -620,34 +937,79 @@ def _load(uow: UnitOfWork, clock: _Clock, hours: _WorkingTime, plans: list[_Visi
     for code, name, region, contact in CUSTOMERS:
         tick()
         customers[code] = catalogue.add_customer(uow, admin, code=code, name=name, region=region, contact=contact)
+    for code, text in REASONS:
+        tick()
+        intake.add_reason(uow, supervisor, code, text)
+    tick()
+    _factory_records(uow, supervisor, demo, models, customers)
+    for plan in demo.interceptions:
+        tick()
+        intake.add_interception(uow, supervisor, model_code=plan.model, action=plan.action,
+                                serial_from=plan.serial_from, serial_to=plan.serial_to,
+                                made_from=plan.made_from, made_to=plan.made_to, firmware=plan.firmware)
 
-    # Every step of every visit in the order it happened, so ledger ids follow time.
-    steps = sorted((at, i, j) for i, plan in enumerate(plans) for j, at in enumerate(plan.times))
-    units: dict[int, Unit] = {}
+    # Every step in the order it happened, so ledger ids follow time.
+    actions: list[tuple[datetime, int, int, Callable[[], None]]] = []
+
+    def at(when: datetime, rank: int, action: Callable[[], None]) -> None:
+        actions.append((when, rank, len(actions), action))
+
+    parcels: dict[int, Parcel] = {}
     visits: dict[int, Visit] = {}
-    for at, i, j in steps:
-        clock.at = at
-        plan, step = plans[i], plans[i].steps[j]
-        actor = users[step.role]
-        if step.to_state is None:
-            visits[id(plan)] = _open(uow, actor, plan, units, models, customers, visits)
-        else:
-            services.transition(uow, actor, visits[id(plan)], step.to_state, event=step.event, details=step.details)
+
+    def arrive(p: _ParcelPlan) -> None:
+        parcels[id(p)], _ = intake.receive_parcel(uow, clerk, courier=p.courier, waybill=p.waybill,
+                                                  customer_code=p.customer, declared=p.declared, cost=p.cost)
+
+    def scan(v: _VisitPlan) -> None:
+        visits[id(v)] = intake.receive_unit(uow, clerk, parcels[id(v.parcel)], v.unit.serial,
+                                            reason_code=v.case.reason, reason_text=v.reason_text,
+                                            accessories=v.accessories).visit
+
+    def close(p: _ParcelPlan) -> None:
+        intake.close_parcel(uow, clerk, p.waybill, p.courier)
+
+    def ship(s: _Shipment, v: _VisitPlan) -> None:
+        intake.ship_unit(uow, clerk, v.unit.serial, courier=s.courier, waybill=s.waybill, cost=s.cost,
+                         customer_code=s.customer)
+
+    def step(v: _VisitPlan, j: int) -> None:
+        s = v.steps[j]
+        if s.to_state is S.SHIPPED:
+            ship(v.shipment, v)  # closes the passed visit as shipped
+            return
+        services.transition(uow, users[s.role], visits[id(v)], s.to_state, event=s.event, details=s.details)
+        if s.to_state is S.RETURNED_UNREPAIRED:
+            ship(v.shipment, v)  # and back it goes, in its own box
+
+    for p in demo.parcels:
+        at(p.arrived, 0, lambda p=p: arrive(p))
+        for v in p.visits:
+            at(v.times[0], 1, lambda v=v: scan(v))
+        if p.closed:
+            at(p.closed_at, 2, lambda p=p: close(p))
+    for v in demo.visits:
+        for j, s in enumerate(v.steps[1:], start=1):
+            if s.event != "to_bench":  # close_parcel does that
+                at(v.times[j], 3, lambda v=v, j=j: step(v, j))
+    for s in demo.shipments:
+        if s.exchange:
+            at(s.at, 3, lambda s=s: ship(s, s.visits[0]))
+    for when, _rank, _n, action in sorted(actions, key=lambda a: a[:3]):
+        clock.at = when
+        action()
 
 
-def _open(uow: UnitOfWork, clerk: User, plan: _VisitPlan, units: dict[int, Unit], models: dict[str, ProductModel],
-          customers: dict[str, Customer], visits: dict[int, Visit]) -> Visit:
-    """The clerk receives the unit: the unit is registered on its first return only."""
-    wanted = plan.unit
-    unit = units.get(id(wanted))
-    if unit is None:
-        unit = Unit(serial=wanted.serial, model=models[wanted.spec.code], manufactured_on=wanted.manufactured_on,
-                    sold_on=wanted.sold_on, created_at=uow.now())
-        uow.session.add(unit)
-        uow.session.flush()
-        units[id(wanted)] = unit
-    details = dict(plan.received)
-    if plan.previous is not None:
-        details["repeat_of"] = visits[id(plan.previous)].tag
-    return services.open_visit(uow, clerk, unit, customer=customers[plan.customer], reason=plan.reason,
-                               details=details)
+def _factory_records(uow: UnitOfWork, actor: User, demo: _Demo, models: dict[str, ProductModel],
+                     customers: dict[str, Customer]) -> None:
+    """The factory's shipment records of the units that will come back, as ``rma units import``
+    writes them (that import commits on its own and by the wall clock, so it cannot take part
+    in the demo's one backdated transaction)."""
+    known = [u for u in demo.units if u.on_record]
+    for unit in sorted(known, key=lambda u: u.serial):
+        uow.session.add(Unit(serial=unit.serial, model=models[unit.spec.code], manufactured_on=unit.manufactured_on,
+                             sold_on=unit.sold_on, shipped_to_id=customers[unit.shipped_to].id,
+                             firmware_version=unit.firmware, created_at=uow.now()))
+    uow.session.flush()
+    record_audit(uow, actor, "units_imported", f"{len(known)} rows",
+                 {"created": len(known), "updated": 0, "rejected": 0})

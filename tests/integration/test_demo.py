@@ -1,8 +1,9 @@
-"""The demo data: a working department in every state, whose ledgers hold, loaded once."""
+"""The demo data: a working department in every state, its parcels in and out, whose ledgers hold, loaded once."""
 
 import re
 import shutil
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -12,10 +13,27 @@ from rma.core.checks import check_ledgers
 from rma.core.models import AuditEntry, Customer, ProductModel, ReturnsLedgerEntry, Role, Unit, User, Visit
 from rma.core.states import TERMINAL, VisitState
 from rma.db import Database
-from rma.demo import CHINA, MODELS, _plan, load_demo
+from rma.demo import CHINA, MODELS, REASONS, _plan, load_demo
 from rma.errors import DomainError
+from rma.intake import services as intake
+from rma.intake.models import (
+    Direction,
+    IntakeRecord,
+    Interception,
+    InterceptionKind,
+    LabelJob,
+    Parcel,
+    ParcelItem,
+    ReasonCode,
+    VisitAlert,
+    Warranty,
+)
 
 A_MONDAY = date(2026, 1, 12)  # the window crosses a new year: tags of two years
+SOME_DAYS = [A_MONDAY + timedelta(days=97 * n) for n in range(10)]
+WAYBILL_FORMATS = {
+    "SF": r"SF\d{13}", "ZTO": r"\d{12,15}", "YTO": r"YT\d{13}", "JD": r"JD\d{13}", "EMS": r"\d{13}",
+}
 
 
 @pytest.fixture
@@ -31,16 +49,33 @@ def _patterns(uow) -> dict[str, str]:
     return {m.code: m.serial_pattern for m in uow.session.scalars(select(ProductModel))}
 
 
+def _month(day: date) -> str:
+    return f"{day:%Y-%m}"
+
+
+def _last_working_day(today: date) -> date:
+    day = today - timedelta(days=1)
+    return day - timedelta(days=1) if day.weekday() == 6 else day
+
+
 def _snapshot(db: Database) -> dict:
-    """What a user sees of the demo: units, visits and every ledger entry."""
+    """What a user sees of the demo: units, visits, parcels, intake decisions and every ledger entry."""
     with db.uow(readonly=True) as uow:
-        units = [(u.serial, u.model.code, u.manufactured_on, u.sold_on)
+        units = [(u.serial, u.model.code, u.manufactured_on, u.sold_on, u.shipped_to_id, u.firmware_version)
                  for u in uow.session.scalars(select(Unit).order_by(Unit.serial))]
         visits = [(v.tag, v.unit.serial, v.state, v.customer.code, v.return_reason, v.opened_at, v.closed_at)
                   for v in uow.session.scalars(select(Visit).order_by(Visit.tag))]
         events = [(e.visit.tag, e.at, e.actor.username, e.event, e.from_state, e.to_state, e.details)
                   for e in uow.session.scalars(select(ReturnsLedgerEntry).order_by(ReturnsLedgerEntry.id))]
-    return {"units": units, "visits": visits, "events": events}
+        parcels = [(p.direction, p.courier, p.waybill, p.customer.code, p.declared_count, p.cost, p.opened_at,
+                    p.closed_at, p.scanned_count, p.discrepancy)
+                   for p in uow.session.scalars(select(Parcel).order_by(Parcel.id))]
+        records = [(r.visit_id, r.parcel_id, r.reason_code, r.warranty, r.warranty_until, r.repeat_of_id,
+                    r.accessories) for r in uow.session.scalars(select(IntakeRecord).order_by(IntakeRecord.visit_id))]
+        audit = [(a.at, a.action, a.subject, a.details)
+                 for a in uow.session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    return {"units": units, "visits": visits, "events": events, "parcels": parcels, "records": records,
+            "audit": audit}
 
 
 def test_demo_loads_a_catalogue_dealers_and_a_few_dozen_visits(db, demo):
@@ -48,6 +83,7 @@ def test_demo_loads_a_catalogue_dealers_and_a_few_dozen_visits(db, demo):
     with db.uow(readonly=True) as uow:
         models = list(uow.session.scalars(select(ProductModel)))
         assert (demo.models, demo.customers, demo.visits) == (6, 12, _count(uow, Visit))
+        assert demo.parcels == _count(uow, Parcel) >= 30
         assert len(models) == 6 and _count(uow, Customer) == 12
         assert {m.family for m in models} == {"head_unit", "navigation", "dash_cam", "cluster", "ecu"}
         assert all(12 <= m.warranty_months <= 36 and m.firmware_version and m.accessories for m in models)
@@ -93,6 +129,75 @@ def test_visits_move_through_the_stations_by_their_roles(db, demo):
         scraps = [e for e in entries if e.to_state is VisitState.SCRAPPED]
         assert scraps and all(e.actor.roles & {Role.LEAD, Role.SUPERVISOR} and e.details["reason"] for e in scraps)
         assert any(e.event == "test_failed" for e in entries)  # a fail sends a unit back to the bench
+        to_bench = [e for e in entries if e.event == "to_bench"]
+        assert to_bench and all(e.details.get("parcel") for e in to_bench)  # closing the parcel did it
+
+
+def test_the_reason_codes_are_a_catalogue_the_supervisor_keeps(db, demo):
+    with db.uow(readonly=True) as uow:
+        reasons = {r.code: r.text for r in intake.list_reasons(uow)}
+        assert len(reasons) >= 10 and {"NOPWR", "FLICKER", "TOUCH", "NOGPS", "CANERR", "OTHER"} <= set(reasons)
+        assert reasons == dict(REASONS)
+        assert all(re.search(r"[\u4e00-\u9fff]", text) for text in reasons.values())
+        added = list(uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "reason_added")))
+        assert len(added) == len(reasons) and {a.actor.username for a in added} == {"supervisor"}
+        used = set(uow.session.scalars(select(IntakeRecord.reason_code)))
+        assert None not in used and used <= set(reasons) and len(used) >= 6
+
+
+def test_every_visit_came_in_a_courier_parcel(db, demo):
+    with db.uow(readonly=True) as uow:
+        records = {r.visit_id: r for r in uow.session.scalars(select(IntakeRecord))}
+        visits = list(uow.session.scalars(select(Visit)))
+        for visit in visits:
+            rec = records[visit.id]
+            assert rec.parcel is not None and rec.parcel.direction is Direction.INBOUND, visit.tag
+            assert rec.parcel.customer_id == visit.customer_id
+            assert rec.parcel.opened_at <= visit.opened_at
+            accessories = visit.unit.model.accessories
+            assert set(rec.accessories) <= set(accessories)
+        assert any(len(r.accessories) < len(uow.session.get(Visit, v).unit.model.accessories)
+                   for v, r in records.items())  # some boxes came without an accessory
+        inbound = list(uow.session.scalars(select(Parcel).where(Parcel.direction == Direction.INBOUND)))
+        for parcel in inbound:
+            assert re.fullmatch(WAYBILL_FORMATS[parcel.courier], parcel.waybill), (parcel.courier, parcel.waybill)
+            assert Decimal("18.00") <= parcel.cost <= Decimal("45.00")
+        sizes = {p.id: len(intake.parcel_visits(uow, p)) for p in inbound}
+        assert max(sizes.values()) >= 3 and sum(n >= 2 for n in sizes.values()) >= 4
+
+
+def test_some_parcels_are_open_and_some_were_short_or_over(db, demo):
+    with db.uow(readonly=True) as uow:
+        inbound = list(uow.session.scalars(select(Parcel).where(Parcel.direction == Direction.INBOUND)))
+        still_open = [p for p in inbound if p.closed_at is None]
+        assert 1 <= len(still_open) <= 2
+        received = {v.id for v in uow.session.scalars(select(Visit).where(Visit.state == VisitState.RECEIVED))}
+        in_open = {v.id for p in still_open for v in intake.parcel_visits(uow, p)}
+        assert received and received == in_open  # closing a parcel sends its units to the bench
+        closed = [p for p in inbound if p.closed_at is not None]
+        assert all(p.scanned_count == len(intake.parcel_visits(uow, p)) for p in closed)
+        short = [p for p in closed if p.discrepancy == "short"]
+        over = [p for p in closed if p.discrepancy == "over"]
+        assert short and all(p.scanned_count < p.declared_count for p in short)
+        assert over and all(p.scanned_count > p.declared_count for p in over)
+        report = intake.parcel_report(uow, short[0].waybill, short[0].courier)
+        assert report["discrepancy"] == "short" and report["scanned"] < report["declared"]
+
+
+def test_intake_decided_warranty_in_out_and_unknown(db, demo):
+    with db.uow(readonly=True) as uow:
+        for value in Warranty:
+            rows = intake.list_visits(uow, intake.VisitFilter(warranty=value))
+            assert rows, value
+            assert {r["warranty"] for r in rows} == {value.value}
+        for row in intake.list_visits(uow, intake.VisitFilter(warranty=Warranty.UNKNOWN)):
+            unit = services.find_unit(uow, row["serial"])
+            assert unit.sold_on is None and unit.manufactured_on is None and row["warranty_until"] is None
+        records = list(uow.session.scalars(select(IntakeRecord)))
+        assert {r.warranty_basis for r in records} == {"sold", "manufactured", None}
+        on_record = list(uow.session.scalars(select(Unit).where(Unit.sold_on.is_not(None))))
+        assert on_record and all(u.shipped_to_id and u.firmware_version and u.manufactured_on < u.sold_on
+                                 for u in on_record)
 
 
 def test_some_units_came_back_after_leaving_repaired(db, demo):
@@ -101,9 +206,66 @@ def test_some_units_came_back_after_leaving_repaired(db, demo):
         assert len(twice) >= 3
         for unit in twice:
             earlier, later = unit.visits[-2], unit.visits[-1]
-            assert earlier.state in TERMINAL and later.state not in TERMINAL
-            assert earlier.closed_at < later.opened_at
+            assert earlier.state is VisitState.SHIPPED and later.state not in TERMINAL
+            assert earlier.closed_at < later.opened_at <= earlier.closed_at + timedelta(days=90)
             assert later.events[0].details["repeat_of"] == earlier.tag
+            assert uow.session.get(IntakeRecord, later.id).repeat_of_id == earlier.id  # intake flagged it
+            left = uow.session.scalar(select(ParcelItem).where(ParcelItem.visit_id == earlier.id))
+            assert left is not None and uow.session.get(Parcel, left.parcel_id).direction is Direction.OUTBOUND
+        repeats = intake.list_visits(uow, intake.VisitFilter(repeat=True))
+        assert {r["serial"] for r in repeats} == {u.serial for u in twice}
+
+
+def test_interception_plans_hit_some_visits(db, demo):
+    with db.uow(readonly=True) as uow:
+        plans = intake.list_interceptions(uow)
+        assert {p.kind for p in plans} == set(InterceptionKind)
+        assert {uow.session.get(User, p.created_by_id).username for p in plans} == {"supervisor"}
+        assert all(re.search(r"[\u4e00-\u9fff]", p.action) for p in plans)
+        for plan in plans:
+            alerts = list(uow.session.scalars(select(VisitAlert).where(VisitAlert.interception_id == plan.id)))
+            assert alerts, plan.kind
+            assert all(a.action == plan.action for a in alerts)
+        hit = intake.list_visits(uow, intake.VisitFilter(intercepted=True))
+        assert len(hit) >= 3
+        firmware = next(p for p in plans if p.kind is InterceptionKind.FIRMWARE)
+        assert uow.session.scalar(select(func.count()).select_from(Unit).where(Unit.firmware_version == firmware.firmware))
+
+
+def test_units_leave_in_outbound_parcels(db, demo):
+    with db.uow(readonly=True) as uow:
+        outbound = list(uow.session.scalars(select(Parcel).where(Parcel.direction == Direction.OUTBOUND)))
+        items = list(uow.session.scalars(select(ParcelItem)))
+        left = {i.visit_id: i for i in items}
+        for visit in uow.session.scalars(select(Visit).where(
+                Visit.state.in_([VisitState.SHIPPED, VisitState.RETURNED_UNREPAIRED]))):
+            assert visit.id in left, visit.tag
+            parcel = uow.session.get(Parcel, left[visit.id].parcel_id)
+            assert parcel.customer_id == visit.customer_id and parcel.opened_at <= visit.closed_at
+        by_parcel = {}
+        for item in items:
+            by_parcel.setdefault(item.parcel_id, []).append(item)
+        assert any(len(units) >= 2 for units in by_parcel.values())  # one box, one waybill, several units
+        exchanges = [i for i in items if uow.session.get(Visit, i.visit_id).state is VisitState.REFURBISHED]
+        assert 1 <= len(exchanges) <= 2  # refurbished units sent out of stock to a dealer
+        assert uow.session.scalar(select(func.count()).select_from(Visit).where(
+            Visit.state == VisitState.REFURBISHED)) > len(exchanges)  # the rest stay in stock
+        for parcel in outbound:
+            assert parcel.courier in ("SF", "JD", "EMS") and parcel.cost > 0
+            assert re.fullmatch(WAYBILL_FORMATS[parcel.courier], parcel.waybill)
+        assert _count(uow, LabelJob) == 0  # the demo prints nothing
+
+
+def test_courier_costs_of_this_month_and_the_last(db, demo):
+    last = _last_working_day(date.today())
+    months = [_month(last), _month(last.replace(day=1) - timedelta(days=1))]
+    with db.uow(readonly=True) as uow:
+        for month in months:
+            report = intake.courier_costs(uow, month)
+            assert Decimal(report["total"]) > 0, month
+            assert report["parcels"] and all(p["cost"] for p in report["parcels"])
+        directions = {r["direction"] for m in months for r in intake.courier_costs(uow, m)["by_courier"]}
+        assert directions == {"in", "out"}
 
 
 def test_times_are_past_working_hours_over_the_last_two_months(db, demo):
@@ -111,6 +273,11 @@ def test_times_are_past_working_hours_over_the_last_two_months(db, demo):
     with db.uow(readonly=True) as uow:
         stamps = list(uow.session.scalars(select(ReturnsLedgerEntry.at)))
         stamps += list(uow.session.scalars(select(AuditEntry.at)))
+        stamps += list(uow.session.scalars(select(Parcel.opened_at)))
+        stamps += list(uow.session.scalars(select(Parcel.closed_at).where(Parcel.closed_at.is_not(None))))
+        stamps += list(uow.session.scalars(select(ParcelItem.added_at)))
+        stamps += list(uow.session.scalars(select(VisitAlert.raised_at)))
+        stamps += list(uow.session.scalars(select(Unit.created_at)))
     assert min(stamps) > now - timedelta(days=90)
     for at in stamps:
         local = at.astimezone(CHINA)
@@ -126,25 +293,46 @@ def test_every_serial_matches_its_own_model_pattern_only(db, demo):
             assert [c for c, p in patterns.items() if re.fullmatch(p, unit.serial)] == [unit.model.code], unit.serial
 
 
-@pytest.mark.parametrize("today", [A_MONDAY + timedelta(days=97 * n) for n in range(10)])
+@pytest.mark.parametrize("today", SOME_DAYS)
 def test_no_serial_on_any_day_matches_two_patterns(today):
-    _hours, plans = _plan(today)
-    serials = {p.unit.serial: p.unit.spec.code for p in plans}
+    serials = {u.serial: u.spec.code for u in _plan(today).units}
     assert len(serials) == sum(m.units for m in MODELS)
     for serial, code in serials.items():
         assert [m.code for m in MODELS if re.fullmatch(m.serial_pattern, serial)] == [code], serial
 
 
+@pytest.mark.parametrize("today", SOME_DAYS)
+def test_the_plan_holds_on_any_day(today):
+    plan = _plan(today)
+    assert {u.warranty for u in plan.units} == {"in", "out", "unknown"}
+    assert all(any(i.matches(u) for u in plan.units) for i in plan.interceptions)
+    assert sum(s.exchange for s in plan.shipments) >= 1
+    assert any(not p.closed for p in plan.parcels)
+    last = _last_working_day(today)
+    months = {_month(p.arrived.astimezone(CHINA)) for p in plan.parcels}
+    assert {_month(last), _month(last.replace(day=1) - timedelta(days=1))} <= months
+    for visit in plan.visits:
+        assert visit.times == sorted(visit.times)
+        assert visit.times[-1].astimezone(CHINA).date() < today
+    waybills = [(p.courier, p.waybill) for p in plan.parcels] + [(s.courier, s.waybill) for s in plan.shipments]
+    assert len(set(waybills)) == len(waybills)
+    for parcel in plan.parcels:
+        assert len({v.customer for v in parcel.visits}) == 1 and parcel.visits[0].customer == parcel.customer
+
+
 def test_a_second_load_adds_nothing(db, demo):
-    tables = (User, ProductModel, Customer, Unit, Visit, ReturnsLedgerEntry, AuditEntry)
+    tables = (User, ProductModel, Customer, Unit, Visit, ReturnsLedgerEntry, AuditEntry, Parcel, ParcelItem,
+              IntakeRecord, ReasonCode, Interception, VisitAlert, LabelJob)
     with db.uow(readonly=True) as uow:
         before = [_count(uow, t) for t in tables]
     again = load_demo(db)
     assert not again.created
     assert again.users == demo.users
-    assert (again.models, again.customers, again.visits) == (demo.models, demo.customers, demo.visits)
+    assert (again.models, again.customers, again.visits, again.parcels) == (
+        demo.models, demo.customers, demo.visits, demo.parcels)
     with db.uow(readonly=True) as uow:
         assert [_count(uow, t) for t in tables] == before
+        assert check_ledgers(uow) == []
 
 
 def test_the_demo_is_the_same_every_time(db, tmp_path, sqlite_template):
@@ -170,4 +358,4 @@ def test_a_database_with_other_users_is_refused(db):
         load_demo(db)
     assert e.value.code == "demo_needs_empty_database"
     with db.uow(readonly=True) as uow:
-        assert _count(uow, User) == 1 and _count(uow, ProductModel) == 0
+        assert _count(uow, User) == 1 and _count(uow, ProductModel) == 0 and _count(uow, Parcel) == 0
