@@ -162,6 +162,15 @@ def cmd_check(ctx: Context) -> int:
     return 1 if violations else 0
 
 
+def _local(iso: str | None, width: int = 16) -> str:
+    """An ISO timestamp from the ledger in this station's local time, for people."""
+    if not iso:
+        return "-"
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")[:width]
+
+
 def _unit_text(r: dict[str, Any]) -> str:
     lines = [
         f"unit {r['serial']}  {r['model']['code']} {r['model']['name']} ({r['model']['family']})",
@@ -170,13 +179,13 @@ def _unit_text(r: dict[str, Any]) -> str:
         "", "visits:",
     ]
     for v in r["visits"]:
-        lines.append(f"  {v['tag']}  {v['state']:<20} opened {v['opened_at'][:16]}  "
-                     f"closed {(v['closed_at'] or '-')[:16]:<16}  {v['customer'] or '-'}  {v['return_reason'] or ''}")
+        lines.append(f"  {v['tag']}  {v['state']:<20} opened {_local(v['opened_at'])}  "
+                     f"closed {_local(v['closed_at']):<16}  {v['customer'] or '-'}  {v['return_reason'] or ''}")
     lines += ["", "timeline:"]
     for e in r["timeline"]:
         move = f"{e['from_state'] or '·'} -> {e['to_state']}" if e["to_state"] else ""
         details = json.dumps(e["details"], ensure_ascii=False) if e["details"] else ""
-        lines.append(f"  {e['at'][:19]}  {e['tag']}  {e['actor']:<12} {e['event']:<14} {move}  {details}")
+        lines.append(f"  {_local(e['at'], 19)}  {e['tag']}  {e['actor']:<12} {e['event']:<14} {move}  {details}")
     return "\n".join(lines)
 
 
@@ -287,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `rma … | head`: the reader left; not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a database that went away mid-command still gets one clear line
         from sqlalchemy.exc import DBAPIError
 

@@ -17,9 +17,17 @@ from sqlalchemy.exc import IntegrityError
 
 from rma import config
 from rma.core import catalogue
-from rma.core.ledger import record_audit
+from rma.core.ledger import record_audit, record_visit_event
 from rma.core.models import Customer, ProductModel, Role, Unit, User, Visit
-from rma.core.services import find_unit, normalise_key, open_visit, open_visit_of, require_role, transition
+from rma.core.services import (
+    find_unit,
+    find_visit,
+    normalise_key,
+    open_visit,
+    open_visit_of,
+    require_role,
+    transition,
+)
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.errors import DomainError
@@ -365,9 +373,9 @@ def _previous_departure(uow: UnitOfWork, unit: Unit) -> tuple[Visit, datetime] |
         return None
     visit = repaired[0]
     shipped_out = uow.session.scalar(
-        select(func.max(Parcel.opened_at)).join(ParcelItem, ParcelItem.parcel_id == Parcel.id)
+        select(func.max(ParcelItem.added_at)).join(Parcel, ParcelItem.parcel_id == Parcel.id)
         .where(ParcelItem.unit_id == unit.id, Parcel.direction == Direction.OUTBOUND,
-               Parcel.opened_at >= visit.closed_at))
+               ParcelItem.added_at >= visit.closed_at))
     if shipped_out is not None:
         return visit, shipped_out
     if visit.state is VisitState.SHIPPED:
@@ -485,6 +493,50 @@ def receive_unit(
     return result
 
 
+def record_accessories(uow: UnitOfWork, actor: User, tag: str, accessories: list[str]) -> list[str]:
+    """Tick the accessories that came with a unit, against its model's list (after the scan)."""
+    require_role(actor, *RECEIVERS, action="record accessories")
+    visit = find_visit(uow, tag)
+    rec = _intake_of(uow, visit)
+    if rec is None or visit.closed_at is not None:
+        raise DomainError("not_at_intake", "visit {tag} is not at intake", tag=visit.tag)
+    known = list(visit.unit.model.accessories or [])
+    ticked = list(dict.fromkeys(a.strip() for a in accessories if a and a.strip()))
+    unknown = [a for a in ticked if a not in known]
+    if unknown:
+        raise DomainError("unknown_accessory", "{items} is not an accessory of {model} ({known})",
+                          items=", ".join(unknown), model=visit.unit.model.code, known=", ".join(known) or "-")
+    if ticked != list(rec.accessories or []):
+        record_visit_event(uow, visit, actor, "accessories_checked",
+                           details={"accessories": ticked, "missing": [a for a in known if a not in ticked]})
+        rec.accessories = ticked
+    return ticked
+
+
+def open_parcels(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Inbound parcels not closed yet, newest first: the clerk carries on with one of them."""
+    parcels = uow.session.scalars(select(Parcel).where(Parcel.direction == Direction.INBOUND, Parcel.closed_at.is_(None))
+                                  .order_by(Parcel.opened_at.desc()))
+    return [{"courier": p.courier, "waybill": p.waybill, "customer": p.customer.code if p.customer else None,
+             "customer_name": p.customer.name if p.customer else None, "declared": p.declared_count,
+             "scanned": len(parcel_visits(uow, p)), "opened_at": p.opened_at.isoformat()} for p in parcels]
+
+
+COURIER_WAYBILLS = (  # how each courier's waybill numbers look, to suggest the courier from a scan
+    ("SF", re.compile(r"^SF\d{12,13}$")),
+    ("JD", re.compile(r"^JD[0-9A-Z]{11,15}$")),
+    ("YTO", re.compile(r"^YT\d{13,15}$")),
+    ("ZTO", re.compile(r"^7\d{11,14}$")),
+    ("EMS", re.compile(r"^(E[A-Z]\d{9}CN|1\d{12})$")),
+)
+
+
+def guess_courier(waybill: str) -> str | None:
+    """The courier a waybill number looks like it belongs to, or None; the clerk can change it."""
+    waybill = normalise_key(waybill)
+    return next((c for c, pattern in COURIER_WAYBILLS if pattern.match(waybill)), None)
+
+
 def intake_summary(uow: UnitOfWork, visit: Visit) -> dict[str, Any]:
     """The intake facts of a visit for its unit page: parcel, warranty, repeat, alerts, accessories."""
     rec = _intake_of(uow, visit)
@@ -554,18 +606,31 @@ def ship_unit(
     visits = sorted(unit.visits, key=lambda v: (v.opened_at, v.id))
     last = visits[-1] if visits else None
     open_v = next((v for v in visits if v.closed_at is None), None)
+    parcel = uow.session.scalar(select(Parcel).where(Parcel.courier == courier, Parcel.waybill == waybill))
+    if parcel is not None:  # the same unit scanned again into the same outbound parcel
+        item = uow.session.scalar(select(ParcelItem).where(ParcelItem.parcel_id == parcel.id, ParcelItem.unit_id == unit.id))
+        if item is not None:
+            return ShipResult(parcel, unit, uow.session.get(Visit, item.visit_id) if item.visit_id else None, False)
     if open_v is not None and open_v.state is not VisitState.PASSED:
         raise DomainError("not_ready_to_ship", "unit {serial} is {state} in visit {tag}; only a unit that passed its test ships",
                           serial=unit.serial, state=open_v.state.value, tag=open_v.tag)
     if open_v is None and last is not None and last.state is VisitState.SCRAPPED:
         raise DomainError("unit_scrapped", "unit {serial} was scrapped in visit {tag}", serial=unit.serial, tag=last.tag)
-    customer = catalogue.get_customer(uow, customer_code) if customer_code else (
-        (open_v or last).customer if (open_v or last) else None)
+    if open_v is None and last is not None:
+        left = uow.session.scalar(
+            select(func.max(ParcelItem.added_at)).join(Parcel, ParcelItem.parcel_id == Parcel.id)
+            .where(ParcelItem.unit_id == unit.id, Parcel.direction == Direction.OUTBOUND))
+        if (left is not None and left >= last.closed_at) or last.state is VisitState.SHIPPED:
+            raise DomainError("already_shipped", "unit {serial} already left the depot", serial=unit.serial)
+    if customer_code:
+        customer = catalogue.get_customer(uow, customer_code)
+    elif open_v is not None or (last is not None and last.state is VisitState.RETURNED_UNREPAIRED):
+        customer = (open_v or last).customer  # back to the sender
+    else:
+        customer = None  # a unit from stock goes wherever the clerk says
     if customer is None:
-        raise DomainError("customer_required", "say which customer the unit goes to")
+        raise DomainError("customer_required", "say which customer unit {serial} goes to", serial=unit.serial)
 
-    parcel = uow.session.scalar(select(Parcel).where(Parcel.courier == courier, Parcel.waybill == waybill))
-    created_parcel = parcel is None
     if parcel is None:
         parcel = Parcel(direction=Direction.OUTBOUND, courier=courier, waybill=waybill, customer=customer,
                         cost=parse_cost(cost), opened_by_id=actor.id, opened_at=uow.now())
@@ -581,23 +646,16 @@ def ship_unit(
     elif parcel.direction is not Direction.OUTBOUND:
         raise DomainError("waybill_inbound", "waybill {waybill} is an inbound parcel", waybill=waybill)
     elif parcel.customer_id != customer.id:
-        raise DomainError("waybill_other_sender", "waybill {waybill} was already received from {other}, not {this}",
+        raise DomainError("waybill_other_customer", "waybill {waybill} already goes to {other}, not {this}",
                           waybill=waybill, other=parcel.customer.code if parcel.customer else "?", this=customer.code)
 
-    item = uow.session.scalar(select(ParcelItem).where(ParcelItem.parcel_id == parcel.id, ParcelItem.unit_id == unit.id))
-    if item is not None:
-        return ShipResult(parcel, unit, uow.session.get(Visit, item.visit_id) if item.visit_id else None, False)
-    if open_v is None and last is not None:
-        left = uow.session.scalar(
-            select(func.max(Parcel.opened_at)).join(ParcelItem, ParcelItem.parcel_id == Parcel.id)
-            .where(ParcelItem.unit_id == unit.id, Parcel.direction == Direction.OUTBOUND))
-        if (left is not None and left >= last.closed_at) or last.state is VisitState.SHIPPED:
-            raise DomainError("already_shipped", "unit {serial} already left the depot", serial=unit.serial)
     uow.session.add(ParcelItem(parcel_id=parcel.id, unit_id=unit.id,
                                visit_id=(open_v or last).id if (open_v or last) else None, added_at=uow.now()))
+    details = {"courier": courier, "waybill": waybill, "customer": customer.code}
     if open_v is not None:
-        transition(uow, actor, open_v, VisitState.SHIPPED, event="shipped",
-                   details={"courier": courier, "waybill": waybill, "customer": customer.code})
+        transition(uow, actor, open_v, VisitState.SHIPPED, event="shipped", details=details)
+    elif last is not None:  # leaving stock, or going back unrepaired: on the unit's timeline too
+        record_visit_event(uow, last, actor, "left_depot", details=details)
     uow.session.flush()
     return ShipResult(parcel, unit, open_v or last, True)
 

@@ -233,3 +233,54 @@ def test_attachments_are_kept_by_sha256_with_a_thumbnail(depot, rma_env):
     with pytest.raises(DomainError) as e, depot.uow() as uow:
         services.attach_to_parcel(uow, core.get_actor(uow, "clerk"), "SF1234567890", filename="x.png", data=b"garbage")
     assert e.value.code == "not_an_image"
+
+
+def test_accessories_are_ticked_after_the_scan_and_kept_in_the_ledger(depot):
+    tag = receive(depot, "HU88000123")["tag"]
+    with depot.uow() as uow:
+        assert services.record_accessories(uow, core.get_actor(uow, "clerk"), tag, ["harness"]) == ["harness"]
+    with depot.uow() as uow:
+        with pytest.raises(DomainError) as e:
+            services.record_accessories(uow, core.get_actor(uow, "clerk"), tag, ["cigarette lighter"])
+    assert e.value.code == "unknown_accessory"
+    with depot.uow(readonly=True) as uow:
+        timeline = core.unit_report(uow, tag)["timeline"]
+    assert timeline[-1]["event"] == "accessories_checked"
+    assert timeline[-1]["details"] == {"accessories": ["harness"], "missing": ["bracket"]}
+
+
+def test_open_parcels_and_courier_guess(depot):
+    receive(depot, "HU88000001", declared=2)
+    with depot.uow(readonly=True) as uow:
+        parcels = services.open_parcels(uow)
+    assert [(p["waybill"], p["declared"], p["scanned"]) for p in parcels] == [("SF1234567890", 2, 1)]
+    assert services.guess_courier("sf1234567890123") == "SF"
+    assert services.guess_courier("JD0012345678901") == "JD"
+    assert services.guess_courier("123") is None
+
+
+def test_a_stock_unit_leaves_only_to_a_named_customer_and_only_once(depot):
+    tag = receive(depot, "HU88000321")["tag"]
+    with depot.uow() as uow:
+        lead = core.get_actor(uow, "lead")
+        for to in ("awaiting_bench", "in_repair", "awaiting_test", "in_test", "passed", "refurbished"):
+            core.move_visit(uow, lead, tag, VisitState(to), "refurbish")
+    with depot.uow() as uow:
+        clerk = core.get_actor(uow, "clerk")
+        with pytest.raises(DomainError) as e:
+            services.ship_unit(uow, clerk, tag, courier="JD", waybill="JD0000000000001")
+        assert e.value.code == "customer_required"
+    with depot.uow() as uow:
+        clerk = core.get_actor(uow, "clerk")
+        # the outbound parcel was opened for another unit before this one joined it
+        services.ship_unit(uow, clerk, tag, courier="JD", waybill="JD0000000000001", customer_code="GZ-TH02")
+    with depot.uow() as uow:
+        with pytest.raises(DomainError) as e:
+            services.ship_unit(uow, core.get_actor(uow, "clerk"), tag, courier="SF", waybill="SF0000000000009",
+                               customer_code="GZ-TH02")
+        assert e.value.code == "already_shipped"
+    with depot.uow(readonly=True) as uow:
+        timeline = core.unit_report(uow, tag)["timeline"]
+        assert timeline[-1]["event"] == "left_depot" and timeline[-1]["details"]["customer"] == "GZ-TH02"
+        from rma.core.checks import check_ledgers
+        assert check_ledgers(uow) == []
