@@ -309,6 +309,8 @@ ZH: dict[str, str] = {
     "say which customer unit {serial} goes to": "请指明机器 {serial} 寄给哪个客户",
     "waybill {waybill} already goes to {other}, not {this}": "快递单号 {waybill} 已寄往 {other}，而不是 {this}",
     "visit {tag} is not at intake": "维修单 {tag} 不在接收环节",
+    "an A4 sheet of labels is a PDF: add --format pdf": "A4 整页标签是 PDF：请加 --format pdf",
+    "several tags make an A4 sheet: add --sheet a4 --format pdf": "多个标签须排成 A4 整页：请加 --sheet a4 --format pdf",
     "waybill {waybill} was just used by someone else; try again": "快递单号 {waybill} 刚被他人使用；请重试",
     "waybill {waybill} is an inbound parcel": "快递单号 {waybill} 是收到的来件包裹",
     "unit {serial} already left the depot": "机器 {serial} 已离开维修部",

@@ -329,7 +329,14 @@ def cmd_label_unit(ctx: Context) -> int:
     from rma.intake import labelling
 
     with ctx.database().uow(readonly=True) as uow:
-        data = labelling.render_unit_label(uow, ctx.args.tag, dpi=ctx.args.dpi, fmt=ctx.args.format)
+        if ctx.args.sheet:
+            if ctx.args.format != "pdf":
+                raise DomainError("sheet_is_pdf", "an A4 sheet of labels is a PDF: add --format pdf")
+            data = labelling.render_unit_sheet(uow, ctx.args.tag, dpi=ctx.args.dpi)
+        elif len(ctx.args.tag) > 1:
+            raise DomainError("one_label", "several tags make an A4 sheet: add --sheet a4 --format pdf")
+        else:
+            data = labelling.render_unit_label(uow, ctx.args.tag[0], dpi=ctx.args.dpi, fmt=ctx.args.format)
     Path(ctx.args.out).write_bytes(data)
     ctx.out({"file": ctx.args.out, "bytes": len(data), "format": ctx.args.format, "dpi": ctx.args.dpi},
             f"wrote {ctx.args.out} ({len(data)} bytes)")
@@ -456,8 +463,9 @@ def register(sub) -> None:  # noqa: ANN001
     ui.add_argument("--strict", action="store_true", help="exit 1 when any row was rejected")
 
     label = sub.add_parser("label", help="labels").add_subparsers(dest="label_command", required=True)
-    lu = cmd(label, "unit", cmd_label_unit, "render a unit's tag label to a file")
-    lu.add_argument("tag")
+    lu = cmd(label, "unit", cmd_label_unit, "render a unit's tag label to a file (several tags: an A4 sheet)")
+    lu.add_argument("tag", nargs="+")
+    lu.add_argument("--sheet", choices=["a4"], help="all the labels on A4 pages (PDF)")
     lu.add_argument("--out", required=True)
     lu.add_argument("--dpi", type=int, choices=[203, 300], default=203)
     lu.add_argument("--format", choices=["png", "pdf", "zpl"], default="png")

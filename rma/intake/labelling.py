@@ -93,6 +93,14 @@ def render_unit_label(uow: UnitOfWork, tag: str, *, dpi: int = 203, fmt: str = "
     return {"png": lambda: to_png(image), "pdf": lambda: to_pdf([image]), "zpl": lambda: to_zpl(image)}[fmt]()
 
 
+def render_unit_sheet(uow: UnitOfWork, tags: list[str], *, dpi: int = 300) -> bytes:
+    """Many unit labels on A4 pages, for an office printer and sticker sheets."""
+    from labels import to_pdf
+
+    images = [_render("unit_tag", unit_label_fields(uow, find_visit(uow, t)), dpi) for t in tags]
+    return to_pdf(images, sheet="a4")
+
+
 def print_job(db: Database, job_id: int) -> dict[str, Any]:
     """Send one queued label to this station's printer; record what happened. Never raises for a printer."""
     from labels import PrinterError, printer_from_settings

@@ -114,6 +114,10 @@ def test_label_unit_to_file_in_each_format(rma, tmp_path):
         assert rma("label", "unit", tag, "--out", str(target), "--format", fmt, "--dpi", "300")[0] == 0
         assert target.read_bytes().startswith(magic)
     assert rma("label", "unit", "R00-000000", "--out", str(tmp_path / "x.png"))[0] == 1
+    sheet = tmp_path / "sheet.pdf"
+    assert rma("label", "unit", tag, tag, tag, "--sheet", "a4", "--format", "pdf", "--out", str(sheet))[0] == 0
+    assert sheet.read_bytes().startswith(b"%PDF") and b"/MediaBox" in sheet.read_bytes()
+    assert rma("label", "unit", tag, tag, "--out", str(sheet))[0] == 1
 
 
 def test_models_customers_interceptions_visits_and_costs(rma):
