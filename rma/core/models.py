@@ -207,4 +207,4 @@ class AuditEntry(LedgerRow, Base):
     actor: Mapped[User | None] = relationship(lazy="joined")
 
 
-LEDGER_TABLES = ("returns_ledger", "audit_log")
+LEDGER_TABLES = ("returns_ledger", "audit_log", "test_plans", "test_runs", "test_steps", "test_run_ends")

@@ -34,5 +34,9 @@ def drop_ledger_guard(table: str) -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     for what in ("update", "delete", "truncate") if postgres else ("update", "delete"):
         op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{what}" + (f" ON {table}" if postgres else ""))
-    if postgres:
-        op.execute("DROP FUNCTION IF EXISTS rma_refuse_ledger_change() CASCADE")
+
+
+def drop_guard_function() -> None:
+    """Only the first revision's downgrade drops it: other ledgers' triggers use it too."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS rma_refuse_ledger_change()")

@@ -19,12 +19,22 @@ def test_empty_to_head_to_base_to_head_without_drift(empty_db_url):
         assert set(Base.metadata.tables) <= migrate.table_names(engine)
         assert migrate.drift(engine) == []
         assert migrate.upgrade(engine) == (migrate.head_revision(), migrate.head_revision())  # idempotent
+        migrate.downgrade(engine, "0002")  # one step back keeps the older ledgers guarded
+        assert {"returns_ledger_no_update", "returns_ledger_no_delete", "audit_log_no_delete"} <= _triggers(engine)
+        assert not {t for t in _triggers(engine) if t.startswith("test_")}
         migrate.downgrade(engine, "base")
         assert migrate.table_names(engine) <= {"alembic_version"}
         migrate.upgrade(engine)
         assert migrate.drift(engine) == []
     finally:
         engine.dispose()
+
+
+def _triggers(engine) -> set[str]:
+    sql = ("SELECT name FROM sqlite_master WHERE type = 'trigger'" if engine.dialect.name == "sqlite"
+           else "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+    with engine.connect() as conn:
+        return {row[0] for row in conn.execute(text(sql))}
 
 
 def test_a_database_from_a_newer_rma_is_refused_and_left_alone(db_url):

@@ -7,7 +7,7 @@ Create Date: 2026-11-26
 from alembic import op
 import sqlalchemy as sa
 
-from rma.migrations.ledger_guard import drop_ledger_guard, install_ledger_guard
+from rma.migrations.ledger_guard import drop_guard_function, drop_ledger_guard, install_ledger_guard
 
 
 revision = '0001'
@@ -131,6 +131,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     drop_ledger_guard('returns_ledger')
     drop_ledger_guard('audit_log')
+    drop_guard_function()
     with op.batch_alter_table('returns_ledger', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_returns_ledger_visit_id'))
 

@@ -1,0 +1,534 @@
+"""The tester's use cases: run a model's test plan against the fixture, keep the test ledger.
+
+A run is blocking work (serial I/O): the web page runs it in a worker thread and gets
+its progress through ``on_event``; the CLI runs it directly. Every step is committed to
+the ledger as it completes; the outcome is shown only after its end row is committed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from rma import config
+from rma.core.models import Role, Unit, User, Visit
+from rma.core.services import find_visit, get_actor, require_role, transition
+from rma.core.ledger import record_visit_event
+from rma.core.states import VisitState
+from rma.db import Database, UnitOfWork
+from rma.errors import DomainError
+from rma.test_station.models import (
+    Outcome,
+    RunKind,
+    TestLock,
+    TestPlanRecord,
+    TestRun,
+    TestRunEnd,
+    TestStepResult,
+    Verdict,
+)
+from rma.test_station.plans import Plan, Step, plan_for_model
+
+TESTERS = (Role.TESTER, Role.LEAD)
+INCOMING_STATES = (VisitState.RECEIVED, VisitState.AWAITING_BENCH)
+LOCK_STALE = timedelta(minutes=10)  # a lock without a heartbeat this long belongs to a dead station
+NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+YES = {"yes", "y", "ok", "pass", "1", "true", "是"}
+NO = {"no", "n", "fail", "0", "false", "否"}
+
+
+class FixtureLike(Protocol):
+    def open(self) -> None: ...
+    def close(self) -> None: ...
+    def identify(self) -> str: ...
+    def query(self, command: str, *, timeout: float | None = None) -> Any: ...
+
+
+@dataclass
+class StepOutcome:
+    seq: int
+    step_id: str
+    name: str
+    kind: str
+    command: str | None
+    limits: dict[str, Any]
+    value: str | None
+    numeric: float | None
+    verdict: Verdict
+    message: str | None
+    raw: str | None
+    attempts: int
+    elapsed_ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "step": self.step_id, "name": self.name, "kind": self.kind,
+                "command": self.command, "limits": self.limits, "value": self.value, "numeric": self.numeric,
+                "verdict": self.verdict.value, "message": self.message, "raw": self.raw,
+                "attempts": self.attempts, "elapsed_ms": round(self.elapsed_ms, 3)}
+
+
+@dataclass
+class RunStarted:
+    run_id: int
+    tag: str
+    serial: str
+    model: str
+    kind: RunKind
+    attempt: int
+    plan: Plan
+    checklist: list[str]
+    firmware: str | None
+    port: str = ""
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    tag: str
+    outcome: Outcome
+    reason: str | None
+    fixture: str | None
+    steps: list[StepOutcome] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
+    checklist: dict[str, bool] = field(default_factory=dict)
+    durable: bool = True  # the end of the run is in the ledger
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "tag": self.tag, "outcome": self.outcome.value, "reason": self.reason,
+                "fixture": self.fixture, "failed_steps": self.failed_steps, "checklist": self.checklist,
+                "durable": self.durable, "steps": [s.as_dict() for s in self.steps]}
+
+
+Answerer = Callable[[Step], "str | None"]  # a prompt's answer; None: nobody answered
+ChecklistAnswer = Callable[[list[str]], "dict[str, bool] | None"]
+EventSink = Callable[[Any], None]  # gets RunStarted, StepOutcome, RunResult
+
+
+def escape(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode("ascii", "backslashreplace")
+
+
+# ---------------------------------------------------------------- judging one reply
+
+def judge(step: Step, text: str, firmware: str | None) -> tuple[Verdict, float | None, str | None]:
+    """The verdict of one reply (or operator answer) against the step's limits."""
+    text = text.strip()
+    if step.kind == "range":
+        if not NUMBER_RE.match(text):
+            return Verdict.ERROR, None, f"reply {text[:40]!r} is not a number"
+        value = float(text)
+        if not math.isfinite(value):
+            return Verdict.ERROR, None, f"reply {text!r} is not a finite number"
+        unit = f" {step.unit}" if step.unit else ""
+        if value < step.minimum:
+            return Verdict.FAIL, value, f"{value:g}{unit} is below {step.minimum:g}{unit}"
+        if value > step.maximum:
+            return Verdict.FAIL, value, f"{value:g}{unit} is above {step.maximum:g}{unit}"
+        return Verdict.PASS, value, None
+    if step.kind == "equals":
+        expected = step.expected_value(firmware)
+        if expected is None:
+            return Verdict.ERROR, None, "the model has no current firmware version in the catalogue"
+        return (Verdict.PASS, None, None) if text == expected else (
+            Verdict.FAIL, None, f"{text[:60]!r} is not {expected!r}")
+    if step.kind == "regex":
+        return (Verdict.PASS, None, None) if re.search(step.pattern, text) else (
+            Verdict.FAIL, None, f"{text[:60]!r} does not match {step.pattern!r}")
+    # an operator prompt
+    if step.answer == "yes_no":
+        answer = text.lower()
+        if answer in YES:
+            return Verdict.PASS, None, None
+        if answer in NO:
+            return Verdict.FAIL, None, "the operator answered no"
+        return Verdict.ERROR, None, f"{text[:20]!r} is not yes or no"
+    if step.pattern and not re.search(step.pattern, text):
+        return Verdict.FAIL, None, f"scanned {text[:60]!r} does not match {step.pattern!r}"
+    return Verdict.PASS, None, None
+
+
+# ---------------------------------------------------------------- starting a run
+
+def _plan_record(uow: UnitOfWork, plan: Plan) -> None:
+    if uow.session.get(TestPlanRecord, plan.sha256) is None:
+        from pathlib import Path
+
+        text = Path(plan.source).read_text(encoding="utf-8") if Path(plan.source).is_file() else ""
+        uow.session.add(TestPlanRecord(sha256=plan.sha256, model=plan.model, name=plan.name, version=plan.version,
+                                       source=plan.source[-500:], text=text, first_used_at=uow.now()))
+        try:
+            with uow.session.begin_nested():
+                uow.session.flush()
+        except IntegrityError:
+            pass  # another station recorded the same plan a moment ago
+
+
+def _take_lock(uow: UnitOfWork, visit: Visit, actor: User, station: str) -> None:
+    """Lock the visit for this station; a dead station's stale lock is taken over."""
+    now = uow.now()
+    lock = uow.session.get(TestLock, visit.id, with_for_update=True)
+    if lock is not None:
+        if now - lock.heartbeat_at < LOCK_STALE:
+            who = uow.session.get(User, lock.operator_id)
+            raise DomainError("visit_in_test", "visit {tag} is being tested at {station} by {user}",
+                              tag=visit.tag, station=lock.station, user=who.username if who else "?")
+        uow.session.delete(lock)
+        uow.session.flush()
+    uow.session.add(TestLock(visit_id=visit.id, station=station, operator_id=actor.id, heartbeat_at=now))
+    try:
+        with uow.session.begin_nested():
+            uow.session.flush()
+    except IntegrityError:
+        raise DomainError("visit_in_test", "visit {tag} is being tested at {station} by {user}",
+                          tag=visit.tag, station="another station", user="someone") from None
+
+
+def preflight(uow: UnitOfWork, tag: str, *, incoming: bool) -> tuple[Visit, Plan, list[str], str | None]:
+    """Checks that need no writing: the visit may be tested now, and its model has a valid plan."""
+    visit = find_visit(uow, tag)
+    if incoming:
+        if visit.state not in INCOMING_STATES:
+            raise DomainError("not_testable", "visit {tag} is {state}: an incoming test is for units just received "
+                              "or awaiting the bench", tag=visit.tag, state=visit.state.value)
+    elif visit.state not in (VisitState.AWAITING_TEST, VisitState.IN_TEST):
+        raise DomainError("not_testable", "visit {tag} is {state}: only a unit awaiting test can be tested",
+                          tag=visit.tag, state=visit.state.value)
+    model = visit.unit.model
+    plan = plan_for_model(model.code)
+    return visit, plan, plan.checklist(list(model.accessories or [])), model.firmware_version
+
+
+def start_run(db: Database, actor_name: str, tag: str, *, port: str, incoming: bool,
+              station: str | None = None) -> RunStarted:
+    """Lock the visit, record the plan and the run, and (outgoing) move the visit into test."""
+    station = station or config.station_settings().name
+    kind = RunKind.INCOMING if incoming else RunKind.OUTGOING
+    with db.uow() as uow:
+        actor = get_actor(uow, actor_name)
+        require_role(actor, *TESTERS, action="run tests")
+        visit, plan, checklist, firmware = preflight(uow, tag, incoming=incoming)
+        _take_lock(uow, visit, actor, station)  # a live lock of another station refuses here
+        _plan_record(uow, plan)
+        attempt = 1 + (uow.session.scalar(select(func.count()).select_from(TestRun).where(
+            TestRun.visit_id == visit.id, TestRun.kind == kind)) or 0)
+        run = TestRun(visit_id=visit.id, kind=kind, attempt=attempt, station=station, port=port[:300],
+                      operator_id=actor.id, plan_sha256=plan.sha256, model=plan.model, started_at=uow.now())
+        uow.session.add(run)
+        try:
+            with uow.session.begin_nested():
+                uow.session.flush()
+        except IntegrityError:
+            raise DomainError("visit_in_test", "visit {tag} is being tested at {station} by {user}",
+                              tag=visit.tag, station="another station", user="someone") from None
+        uow.session.get(TestLock, visit.id).run_id = run.id
+        if not incoming and visit.state is VisitState.AWAITING_TEST:
+            transition(uow, actor, visit, VisitState.IN_TEST, event="test_started",
+                       details={"run": run.id, "station": station, "attempt": attempt})
+        elif visit.state is VisitState.IN_TEST:  # its station died mid-run: this one carries on
+            record_visit_event(uow, visit, actor, "test_taken_over", details={"run": run.id, "station": station})
+        return RunStarted(run.id, visit.tag, visit.unit.serial, plan.model, kind, attempt, plan, checklist, firmware,
+                          port)
+
+
+# ---------------------------------------------------------------- running it
+
+def _write_step(db: Database, run_id: int, visit_tag: str, s: StepOutcome) -> None:
+    with db.uow() as uow:
+        uow.session.add(TestStepResult(
+            run_id=run_id, seq=s.seq, step_id=s.step_id, name=s.name[:200], kind=s.kind, command=s.command,
+            limits=s.limits, value=s.value, numeric=s.numeric, verdict=s.verdict, message=s.message, raw=s.raw,
+            attempts=s.attempts, at=uow.now(), elapsed_ms=s.elapsed_ms))
+        lock = uow.session.scalar(select(TestLock).join(Visit, Visit.id == TestLock.visit_id).where(Visit.tag == visit_tag))
+        if lock is not None and lock.run_id == run_id:
+            lock.heartbeat_at = uow.now()
+
+
+def _exchange(fixture: FixtureLike, step: Step, answer: Answerer, firmware: str | None):
+    """One try of a step: (verdict, value, numeric, message, raw bytes, port_lost)."""
+    from drivers.fixture import FixtureCommandError, FixtureError, FixturePortLost
+
+    raw = b""
+    text: str | None = None
+    try:
+        if step.send:
+            reply = fixture.query(step.send, timeout=step.timeout_s)
+            raw = reply.raw
+            text = reply.payload
+        if step.kind == "prompt":
+            given = answer(step)
+            if given is None:
+                return Verdict.ERROR, None, None, f"the prompt {step.id!r} needs an answer: {step.prompt}", raw, False
+            text = given
+    except FixturePortLost as exc:
+        return Verdict.ERROR, None, None, f"fixture port lost: {exc.message}", raw + (exc.raw or b""), True
+    except FixtureCommandError as exc:
+        return Verdict.ERROR, None, None, f"the fixture refused {step.send!r}: {exc.message}", raw + (exc.raw or b""), False
+    except FixtureError as exc:
+        return Verdict.ERROR, None, None, exc.message, raw + (exc.raw or b""), False
+    verdict, numeric, message = judge(step, text or "", firmware)
+    return verdict, text, numeric, message, raw, False
+
+
+def execute_run(
+    db: Database, started: RunStarted, fixture: FixtureLike, *, answer: Answerer,
+    checklist: ChecklistAnswer, on_event: EventSink | None = None, abort: threading.Event | None = None,
+) -> RunResult:
+    """Run every step of the plan on an opened-or-not fixture; always releases it and ends the run."""
+    emit = on_event or (lambda _e: None)
+    abort = abort or threading.Event()
+    emit(started)
+    steps: list[StepOutcome] = []
+    failed: list[str] = []
+    outcome: Outcome | None = None
+    reason: str | None = None
+    identity: str | None = None
+    ticks: dict[str, bool] = {}
+    try:
+        from drivers.fixture import FixtureError
+
+        t0 = time.perf_counter()
+        try:
+            fixture.open()
+            identity = fixture.identify()
+            verdict, message = Verdict.PASS, None
+        except FixtureError as exc:
+            verdict, message = Verdict.ERROR, f"the fixture on {started.port} does not answer: {exc.message}"
+            outcome, reason = Outcome.ERROR, message
+        first = StepOutcome(0, "fixture.identify", "Fixture identity", "identify", "*IDN?", {}, identity, None,
+                            verdict, message, None, 1, (time.perf_counter() - t0) * 1000)
+        _write_step(db, started.run_id, started.tag, first)
+        steps.append(first)
+        emit(first)
+        for seq, step in enumerate(started.plan.steps if outcome is None else (), 1):
+            if abort.is_set():
+                outcome, reason = Outcome.ABORTED, "stopped by the tester"
+                break
+            t0 = time.perf_counter()
+            raws: list[bytes] = []
+            attempts = 0
+            while True:
+                attempts += 1
+                verdict, value, numeric, message, raw, lost = _exchange(fixture, step, answer, started.firmware)
+                raws.append(raw)
+                if verdict is Verdict.PASS or lost or attempts > step.retries or abort.is_set():
+                    break
+            result = StepOutcome(seq, step.id, step.name, step.kind, step.send, step.limits(started.firmware),
+                                 value, numeric, verdict, message, escape(b"".join(raws)) if any(raws) else None,
+                                 attempts, (time.perf_counter() - t0) * 1000)
+            _write_step(db, started.run_id, started.tag, result)
+            steps.append(result)
+            emit(result)
+            if verdict is Verdict.ERROR:
+                outcome, reason = ((Outcome.ABORTED, "stopped by the tester") if abort.is_set()
+                                   else (Outcome.ERROR, f"step {step.id}: {message}"))
+                break
+            if verdict is Verdict.FAIL:
+                failed.append(step.id)
+                if started.plan.stop_on_fail:
+                    break
+        if outcome is None and not failed and started.kind is RunKind.OUTGOING:
+            given = checklist(started.checklist)
+            if abort.is_set():
+                outcome, reason = Outcome.ABORTED, "stopped by the tester"
+            elif given is None:
+                outcome, reason = Outcome.ERROR, "the accessories and packaging check was not answered"
+            else:
+                ticks = {item: bool(given.get(item)) for item in started.checklist}
+                missing = [item for item, ok in ticks.items() if not ok]
+                if missing:
+                    outcome, reason = Outcome.FAIL, "missing accessories or packaging: " + ", ".join(missing)
+        if outcome is None:
+            if failed:
+                outcome, reason = Outcome.FAIL, "failed: " + ", ".join(failed)
+            else:
+                outcome = Outcome.PASS
+    except SQLAlchemyError as exc:
+        # The ledger could not take a step: the run stays incomplete (no end row), never PASS.
+        result = RunResult(started.run_id, started.tag, Outcome.ERROR,
+                           f"the test ledger could not be written: {str(exc).splitlines()[0]}", identity, steps,
+                           failed, ticks, durable=False)
+        emit(result)
+        return result
+    finally:
+        try:
+            fixture.close()
+        except Exception:  # noqa: BLE001 - releasing the port must never hide the run's outcome
+            pass
+    return _end_run(db, started, outcome, reason, identity, steps, failed, ticks, emit)
+
+
+def _end_run(db, started, outcome, reason, identity, steps, failed, ticks, emit) -> RunResult:  # noqa: ANN001
+    result = RunResult(started.run_id, started.tag, outcome, reason, identity, steps, failed, ticks)
+    try:
+        with db.uow() as uow:
+            run = uow.session.get(TestRun, started.run_id)
+            uow.session.add(TestRunEnd(run_id=run.id, outcome=outcome, reason=reason, fixture=identity,
+                                       failed_steps=failed, checklist=ticks, ended_at=uow.now()))
+            visit = uow.session.get(Visit, run.visit_id)
+            actor = uow.session.get(User, run.operator_id)
+            details = {"run": run.id, "outcome": outcome.value, **({"reason": reason} if reason else {}),
+                       **({"failed_steps": failed} if failed else {})}
+            if started.kind is RunKind.OUTGOING and visit.state is VisitState.IN_TEST:
+                to, event = {Outcome.PASS: (VisitState.PASSED, "test_passed"),
+                             Outcome.FAIL: (VisitState.IN_REPAIR, "test_failed")}.get(
+                    outcome, (VisitState.AWAITING_TEST, "test_aborted"))
+                transition(uow, actor, visit, to, event=event, details=details)
+            elif started.kind is RunKind.INCOMING:
+                record_visit_event(uow, visit, actor, "incoming_test", details=details)
+            lock = uow.session.get(TestLock, visit.id)
+            if lock is not None and lock.run_id == run.id:
+                uow.session.delete(lock)
+    except (SQLAlchemyError, DomainError) as exc:
+        message = exc.message if isinstance(exc, DomainError) else str(exc).splitlines()[0]
+        result.durable = False
+        result.reason = f"the end of the run could not be written to the test ledger: {message}"
+        result.outcome = Outcome.ERROR
+    emit(result)
+    return result
+
+
+def run_test(
+    db: Database, actor_name: str, tag: str, *, port: str, incoming: bool = False,
+    answers: dict[str, str] | None = None, accessories_ok: bool = False, missing: list[str] | None = None,
+    fixture_factory: Callable[[str], FixtureLike] | None = None, on_event: EventSink | None = None,
+) -> RunResult:
+    """Non-interactive run (the CLI): prompts answered from ``answers``, the checklist from options.
+
+    Everything that needs an answer is checked before anything is written or opened.
+    """
+    answers = {k.strip(): v for k, v in (answers or {}).items()}
+    with db.uow(readonly=True) as uow:
+        _, plan, checklist, _ = preflight(uow, tag, incoming=incoming)
+    for step in plan.prompts:
+        if step.id not in answers:
+            raise DomainError("prompt_needs_answer", "step {step} asks the operator: {prompt} (answer with --answer {step}=…)",
+                              step=step.id, prompt=step.prompt)
+    unknown = sorted(set(answers) - {s.id for s in plan.prompts})
+    if unknown:
+        raise DomainError("unknown_prompt", "the plan of {model} has no prompt {steps}", model=plan.model,
+                          steps=", ".join(unknown))
+    missing = [m.strip() for m in (missing or []) if m.strip()]
+    if not incoming:
+        if not accessories_ok and not missing:
+            raise DomainError("checklist_needs_answer", "say how the accessories and packaging are: --accessories-ok "
+                              "or --missing ITEM (the list: {items})", items=", ".join(checklist))
+        wrong = [m for m in missing if m not in checklist]
+        if wrong:
+            raise DomainError("unknown_accessory", "{items} is not an accessory of {model} ({known})",
+                              items=", ".join(wrong), model=plan.model, known=", ".join(checklist))
+    if fixture_factory is None:
+        from drivers.fixture import SerialFixture
+
+        fixture_factory = SerialFixture
+    started = start_run(db, actor_name, tag, port=port, incoming=incoming)
+    return execute_run(db, started, fixture_factory(port), answer=lambda s: answers.get(s.id),
+                       checklist=lambda items: {i: i not in missing for i in items}, on_event=on_event)
+
+
+# ---------------------------------------------------------------- the test ledger
+
+def _run_row(run: TestRun, end: TestRunEnd | None, tag: str, serial: str) -> dict[str, Any]:
+    return {
+        "run_id": run.id, "tag": tag, "serial": serial, "model": run.model, "kind": run.kind.value,
+        "attempt": run.attempt, "station": run.station, "operator": run.operator.username, "port": run.port,
+        "plan": run.plan.name, "plan_version": run.plan.version, "plan_sha256": run.plan_sha256,
+        "started_at": run.started_at.isoformat(), "ended_at": end.ended_at.isoformat() if end else None,
+        "outcome": end.outcome.value if end else "incomplete", "reason": end.reason if end else None,
+        "fixture": end.fixture if end else None, "failed_steps": end.failed_steps if end else [],
+        "checklist": end.checklist if end else {},
+    }
+
+
+def show_run(uow: UnitOfWork, run_id: int) -> dict[str, Any]:
+    run = uow.session.get(TestRun, run_id)
+    if run is None:
+        raise DomainError("unknown_run", "no test run {run}", run=run_id)
+    visit = uow.session.get(Visit, run.visit_id)
+    end = uow.session.get(TestRunEnd, run.id)
+    steps = uow.session.scalars(select(TestStepResult).where(TestStepResult.run_id == run.id).order_by(TestStepResult.seq))
+    return {**_run_row(run, end, visit.tag, visit.unit.serial), "steps": [
+        {"seq": s.seq, "step": s.step_id, "name": s.name, "kind": s.kind, "command": s.command, "limits": s.limits,
+         "value": s.value, "numeric": s.numeric, "verdict": s.verdict.value, "message": s.message, "raw": s.raw,
+         "attempts": s.attempts, "at": s.at.isoformat(), "elapsed_ms": s.elapsed_ms} for s in steps]}
+
+
+@dataclass
+class RunFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    model: str | None = None
+    station: str | None = None
+    outcome: str | None = None  # pass / fail / error / aborted / incomplete
+    failed_step: str | None = None
+    tag: str | None = None
+    limit: int | None = None
+
+
+def list_runs(uow: UnitOfWork, f: RunFilter) -> list[dict[str, Any]]:
+    q = (select(TestRun, TestRunEnd, Visit.tag, Unit.serial)
+         .join(Visit, Visit.id == TestRun.visit_id).join(Unit, Unit.id == Visit.unit_id)
+         .outerjoin(TestRunEnd, TestRunEnd.run_id == TestRun.id))
+    conds = []
+    if f.date_from:
+        conds.append(TestRun.started_at >= datetime.combine(f.date_from, datetime.min.time()).astimezone())
+    if f.date_to:
+        conds.append(TestRun.started_at < datetime.combine(f.date_to + timedelta(days=1), datetime.min.time()).astimezone())
+    if f.model:
+        conds.append(TestRun.model == f.model.strip().upper())
+    if f.station:
+        conds.append(TestRun.station == f.station)
+    if f.tag:
+        conds.append(Visit.tag == f.tag.strip().upper())
+    if f.outcome:
+        if f.outcome == "incomplete":
+            conds.append(TestRunEnd.run_id.is_(None))
+        else:
+            try:
+                conds.append(TestRunEnd.outcome == Outcome(f.outcome))
+            except ValueError:
+                raise DomainError("bad_outcome", "outcome is one of: pass, fail, error, aborted, incomplete") from None
+    if f.failed_step:
+        conds.append(TestRun.id.in_(select(TestStepResult.run_id).where(
+            TestStepResult.step_id == f.failed_step, TestStepResult.verdict != Verdict.PASS)))
+    if conds:
+        q = q.where(and_(*conds))
+    q = q.order_by(TestRun.started_at.desc(), TestRun.id.desc())
+    if f.limit:
+        q = q.limit(f.limit)
+    return [_run_row(run, end, tag, serial) for run, end, tag, serial in uow.session.execute(q)]
+
+
+RUN_COLUMNS = ["run_id", "tag", "serial", "model", "kind", "attempt", "station", "operator", "plan_version",
+               "started_at", "ended_at", "outcome", "reason", "failed_steps"]
+
+
+def first_pass_yield(uow: UnitOfWork, *, date_from: date | None = None, date_to: date | None = None) -> list[dict[str, Any]]:
+    """Per model: outgoing first tests that ended, how many passed, and the re-tests after them."""
+    rows = list_runs(uow, RunFilter(date_from=date_from, date_to=date_to))
+    per: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["kind"] != "outgoing" or r["outcome"] in ("incomplete", "error", "aborted"):
+            continue
+        m = per.setdefault(r["model"], {"model": r["model"], "first_tests": 0, "first_pass": 0, "retests": 0})
+        if r["attempt"] == 1:
+            m["first_tests"] += 1
+            m["first_pass"] += r["outcome"] == "pass"
+        else:
+            m["retests"] += 1
+    for m in per.values():
+        m["yield"] = round(m["first_pass"] / m["first_tests"], 4) if m["first_tests"] else None
+    return [per[k] for k in sorted(per)]
+
+
+def runs_of_visit(uow: UnitOfWork, tag: str) -> list[dict[str, Any]]:
+    return list_runs(uow, RunFilter(tag=tag))
+
