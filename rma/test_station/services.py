@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from rma import config
@@ -24,7 +24,7 @@ from rma.core.models import Role, Unit, User, Visit
 from rma.core.services import find_visit, get_actor, require_role, transition
 from rma.core.ledger import record_visit_event
 from rma.core.states import VisitState
-from rma.db import Database, UnitOfWork
+from rma.db import Database, UnitOfWork, utcnow
 from rma.errors import DomainError
 from rma.test_station.models import (
     Outcome,
@@ -88,6 +88,7 @@ class RunStarted:
     checklist: list[str]
     firmware: str | None
     port: str = ""
+    visit_id: int = 0
 
 
 @dataclass
@@ -236,20 +237,52 @@ def start_run(db: Database, actor_name: str, tag: str, *, port: str, incoming: b
         elif visit.state is VisitState.IN_TEST:  # its station died mid-run: this one carries on
             record_visit_event(uow, visit, actor, "test_taken_over", details={"run": run.id, "station": station})
         return RunStarted(run.id, visit.tag, visit.unit.serial, plan.model, kind, attempt, plan, checklist, firmware,
-                          port)
+                          port, visit.id)
 
 
 # ---------------------------------------------------------------- running it
 
-def _write_step(db: Database, run_id: int, visit_tag: str, s: StepOutcome) -> None:
-    with db.uow() as uow:
-        uow.session.add(TestStepResult(
-            run_id=run_id, seq=s.seq, step_id=s.step_id, name=s.name[:200], kind=s.kind, command=s.command,
-            limits=s.limits, value=s.value, numeric=s.numeric, verdict=s.verdict, message=s.message, raw=s.raw,
-            attempts=s.attempts, at=uow.now(), elapsed_ms=s.elapsed_ms))
-        lock = uow.session.scalar(select(TestLock).join(Visit, Visit.id == TestLock.visit_id).where(Visit.tag == visit_tag))
-        if lock is not None and lock.run_id == run_id:
-            lock.heartbeat_at = uow.now()
+HEARTBEAT_EVERY_S = 5.0
+
+
+class StepWriter:
+    """Commits each step to the test ledger as it completes, on one connection kept for the run.
+
+    The hot path is one INSERT per step: on PostgreSQL in autocommit (one round trip), on
+    SQLite in its own short transaction. No pool checkout and no ORM flush per step.
+    """
+
+    def __init__(self, db: Database, run_id: int, visit_id: int, clock: Callable[[], datetime]) -> None:
+        self.run_id, self.visit_id, self.clock = run_id, visit_id, clock
+        self.conn = db.engine.connect()
+        self.autocommit = db.engine.dialect.name == "postgresql"
+        if self.autocommit:
+            self.conn = self.conn.execution_options(isolation_level="AUTOCOMMIT")
+        self.table = TestStepResult.__table__
+        self.beat = time.monotonic()
+
+    def write(self, s: StepOutcome) -> None:
+        row = insert(self.table).values(
+            run_id=self.run_id, seq=s.seq, step_id=s.step_id, name=s.name[:200], kind=s.kind, command=s.command,
+            limits=s.limits, value=s.value, numeric=s.numeric, verdict=s.verdict.value, message=s.message,
+            raw=s.raw, attempts=s.attempts, at=self.clock(), elapsed_ms=s.elapsed_ms)
+        beat = None
+        if time.monotonic() - self.beat >= HEARTBEAT_EVERY_S:  # other stations: this run is alive
+            beat = (update(TestLock).where(TestLock.visit_id == self.visit_id, TestLock.run_id == self.run_id)
+                    .values(heartbeat_at=self.clock()))
+            self.beat = time.monotonic()
+        if self.autocommit:
+            self.conn.execute(row)
+            if beat is not None:
+                self.conn.execute(beat)
+        else:
+            with self.conn.begin():
+                self.conn.execute(row)
+                if beat is not None:
+                    self.conn.execute(beat)
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _exchange(fixture: FixtureLike, step: Step, answer: Answerer, firmware: str | None):
@@ -292,6 +325,7 @@ def execute_run(
     reason: str | None = None
     identity: str | None = None
     ticks: dict[str, bool] = {}
+    writer = StepWriter(db, started.run_id, started.visit_id, utcnow)
     try:
         from drivers.fixture import FixtureError
 
@@ -305,7 +339,7 @@ def execute_run(
             outcome, reason = Outcome.ERROR, message
         first = StepOutcome(0, "fixture.identify", "Fixture identity", "identify", "*IDN?", {}, identity, None,
                             verdict, message, None, 1, (time.perf_counter() - t0) * 1000)
-        _write_step(db, started.run_id, started.tag, first)
+        writer.write(first)
         steps.append(first)
         emit(first)
         for seq, step in enumerate(started.plan.steps if outcome is None else (), 1):
@@ -324,7 +358,7 @@ def execute_run(
             result = StepOutcome(seq, step.id, step.name, step.kind, step.send, step.limits(started.firmware),
                                  value, numeric, verdict, message, escape(b"".join(raws)) if any(raws) else None,
                                  attempts, (time.perf_counter() - t0) * 1000)
-            _write_step(db, started.run_id, started.tag, result)
+            writer.write(result)
             steps.append(result)
             emit(result)
             if verdict is Verdict.ERROR:
@@ -359,6 +393,7 @@ def execute_run(
         emit(result)
         return result
     finally:
+        writer.close()
         try:
             fixture.close()
         except Exception:  # noqa: BLE001 - releasing the port must never hide the run's outcome

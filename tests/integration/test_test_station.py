@@ -244,3 +244,29 @@ def test_cli_run_show_runs(bench, capsys):
                      "--answer", "display_red=yes", "--answer", "harness_id=TH-0001"])
     text = capsys.readouterr().out
     assert code == 3 and "FAIL" in text and "firmware" in text
+
+
+def test_when_the_ledger_cannot_be_written_the_tester_is_told_and_it_is_never_pass(bench):
+    from sqlalchemy import text
+
+    from drivers.fixture import SerialFixture
+
+    tag = awaiting_test(bench)
+
+    class LedgerGoesAway(SerialFixture):
+        calls = 0
+
+        def query(self, command, *, timeout=None):
+            LedgerGoesAway.calls += 1
+            if LedgerGoesAway.calls == 3:  # the database loses the table mid-run
+                with bench.engine.begin() as conn:
+                    conn.execute(text("ALTER TABLE test_steps RENAME TO test_steps_gone"))
+            return super().query(command, timeout=timeout)
+
+    with FixtureSimulator("head_unit", firmware=FIRMWARE) as sim:
+        result = services.run_test(bench, "tess", tag, port=sim.url, answers=ANSWERS, accessories_ok=True,
+                                   fixture_factory=LedgerGoesAway)
+    assert result.outcome.value == "error" and not result.durable
+    assert "could not be written" in result.reason
+    with bench.uow(readonly=True) as uow:
+        assert [r["outcome"] for r in services.list_runs(uow, services.RunFilter(tag=tag))] == ["incomplete"]
