@@ -270,3 +270,38 @@ def test_when_the_ledger_cannot_be_written_the_tester_is_told_and_it_is_never_pa
     assert "could not be written" in result.reason
     with bench.uow(readonly=True) as uow:
         assert [r["outcome"] for r in services.list_runs(uow, services.RunFilter(tag=tag))] == ["incomplete"]
+
+
+@pytest.mark.parametrize("code", ["HU-8800", "HU-6200", "NAV-520", "DC-220", "IC-700", "GW-310"])
+def test_every_shipped_plan_passes_a_good_unit_of_its_model(db, rma_env, code):
+    """The plans and the simulator agree on a good unit of every demo model (and a bad rail fails it)."""
+    from rma.core import catalogue
+    from rma.core.models import Customer, Role, Unit
+    from rma.demo import SPECS
+    from rma.test_station.plans import plan_for_model
+
+    spec = SPECS[code]
+    with db.uow() as uow:
+        admin = core.add_user(uow, None, username="admin", password="admin-pass",
+                              roles=[Role.ADMIN, Role.SUPERVISOR, Role.CLERK, Role.LEAD, Role.TESTER])
+        model = catalogue.add_model(uow, admin, code=code, name=spec.name, family=spec.family,
+                                    serial_pattern=spec.serial_pattern, warranty_months=12,
+                                    firmware_version=spec.firmware, accessories=list(spec.accessories))
+        unit = Unit(serial=f"{spec.serial_prefix}X{code[-3:]}", model=model, created_at=uow.now())
+        uow.session.add_all([unit, Customer(code="C1", name="dealer")])
+        uow.session.flush()
+        tag = core.open_visit(uow, admin, unit, customer=None, reason=None).tag
+        for to in ("awaiting_bench", "in_repair", "awaiting_test"):
+            core.move_visit(uow, admin, tag, VisitState(to), "bench")
+    answers = {s.id: ("yes" if s.answer == "yes_no" else "TH-0001") for s in plan_for_model(code).prompts}
+    with FixtureSimulator(spec.family, firmware=spec.firmware, pace=False) as sim:
+        result = services.run_test(db, "admin", tag, port=sim.url, answers=answers, accessories_ok=True)
+    assert result.outcome.value == "pass", [(s.step_id, s.value, s.message) for s in result.steps if s.verdict.value != "pass"]
+    with db.uow() as uow:  # another unit of the model comes in with a dead 3.3 V rail
+        other = Unit(serial=f"{spec.serial_prefix}Y{code[-3:]}", model_id=model.id, created_at=uow.now())
+        uow.session.add(other)
+        uow.session.flush()
+        other_tag = core.open_visit(uow, core.get_actor(uow, "admin"), other, customer=None, reason=None).tag
+    with FixtureSimulator(spec.family, firmware=spec.firmware, pace=False, faults=["dead_rail"]) as sim:
+        bad = services.run_test(db, "admin", other_tag, port=sim.url, answers=answers, incoming=True)
+    assert bad.outcome.value == "fail" and bad.failed_steps == ["rail_3v3"]
