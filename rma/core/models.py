@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    Enum,
     ForeignKey,
     Integer,
     MetaData,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from rma.core.states import VisitState
-from rma.core.types import code, intpk, name, timestamp
+from rma.core.types import code, intpk, name, str_enum, timestamp
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -47,10 +46,6 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"  # 主管 / 售后工程师
     ADMIN = "admin"
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    # Stored as plain strings on both databases: adding a member needs no ALTER TYPE.
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class User(Base):
@@ -80,7 +75,7 @@ class UserRole(Base):
     __tablename__ = "user_roles"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    role: Mapped[Role] = mapped_column(_enum(Role), primary_key=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role), primary_key=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")
 
@@ -139,7 +134,7 @@ class Visit(Base):
     tag: Mapped[str] = mapped_column(String(32), unique=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
-    state: Mapped[VisitState] = mapped_column(_enum(VisitState), index=True)
+    state: Mapped[VisitState] = mapped_column(str_enum(VisitState), index=True)
     return_reason: Mapped[str | None] = mapped_column(Text)
     opened_at: Mapped[timestamp]
     closed_at: Mapped[timestamp | None]
@@ -183,8 +178,8 @@ class ReturnsLedgerEntry(LedgerRow, Base):
     at: Mapped[timestamp]
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     event: Mapped[code]
-    from_state: Mapped[VisitState | None] = mapped_column(_enum(VisitState))
-    to_state: Mapped[VisitState | None] = mapped_column(_enum(VisitState))
+    from_state: Mapped[VisitState | None] = mapped_column(str_enum(VisitState))
+    to_state: Mapped[VisitState | None] = mapped_column(str_enum(VisitState))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("returns_ledger.id"))
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timezone
 from typing import Annotated
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import DateTime, Enum, Integer, String
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -36,3 +37,8 @@ intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
 timestamp = Annotated[datetime, mapped_column(UTCDateTime())]
 code = Annotated[str, mapped_column(String(32))]
 name = Annotated[str, mapped_column(String(200))]
+
+
+def str_enum(cls: type[enum.Enum]) -> Enum:
+    """An enum column stored as its plain string values on both databases (no ALTER TYPE to add one)."""
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])

@@ -8,11 +8,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rma.core.models import Base, Customer, ProductModel, User
-from rma.core.types import UTCDateTime, intpk, timestamp
+from rma.core.types import UTCDateTime, intpk, str_enum, timestamp
 
 
 class Direction(enum.StrEnum):
@@ -32,9 +32,6 @@ class LabelStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
-
 
 class Parcel(Base):
     """A courier parcel, received (in) or sent (out), known by courier + waybill (快递单)."""
@@ -43,7 +40,7 @@ class Parcel(Base):
     __table_args__ = (UniqueConstraint("courier", "waybill"),)
 
     id: Mapped[intpk]
-    direction: Mapped[Direction] = mapped_column(_enum(Direction), index=True)
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction), index=True)
     courier: Mapped[str] = mapped_column(String(64))
     waybill: Mapped[str] = mapped_column(String(64), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -107,7 +104,7 @@ class Interception(Base):
 
     id: Mapped[intpk]
     model_id: Mapped[int] = mapped_column(ForeignKey("product_models.id"), index=True)
-    kind: Mapped[InterceptionKind] = mapped_column(_enum(InterceptionKind))
+    kind: Mapped[InterceptionKind] = mapped_column(str_enum(InterceptionKind))
     serial_from: Mapped[str | None] = mapped_column(String(64))
     serial_to: Mapped[str | None] = mapped_column(String(64))
     made_from: Mapped[date | None] = mapped_column(Date)
@@ -147,7 +144,7 @@ class LabelJob(Base):
     parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcels.id"), index=True)
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     station: Mapped[str] = mapped_column(String(64))
-    status: Mapped[LabelStatus] = mapped_column(_enum(LabelStatus), index=True)
+    status: Mapped[LabelStatus] = mapped_column(str_enum(LabelStatus), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -171,7 +168,7 @@ class IntakeRecord(Base):
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), primary_key=True)
     parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcels.id"), index=True)
     reason_code: Mapped[str | None] = mapped_column(String(32))
-    warranty: Mapped[Warranty] = mapped_column(_enum(Warranty), index=True)
+    warranty: Mapped[Warranty] = mapped_column(str_enum(Warranty), index=True)
     warranty_until: Mapped[date | None] = mapped_column(Date)
     warranty_basis: Mapped[str | None] = mapped_column(String(16))  # sold / manufactured
     repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)

@@ -12,11 +12,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rma.core.models import Base, LedgerRow, User
-from rma.core.types import UTCDateTime, intpk, timestamp
+from rma.core.types import UTCDateTime, intpk, str_enum, timestamp
 
 
 class RunKind(enum.StrEnum):
@@ -36,9 +36,6 @@ class Verdict(enum.StrEnum):
     FAIL = "fail"
     ERROR = "error"
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class TestPlanRecord(LedgerRow, Base):
@@ -63,7 +60,7 @@ class TestRun(LedgerRow, Base):
 
     id: Mapped[intpk]
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
-    kind: Mapped[RunKind] = mapped_column(_enum(RunKind))
+    kind: Mapped[RunKind] = mapped_column(str_enum(RunKind))
     attempt: Mapped[int] = mapped_column(Integer)  # 1 = first test of this kind on this visit
     station: Mapped[str] = mapped_column(String(64), index=True)
     port: Mapped[str] = mapped_column(String(300))
@@ -91,7 +88,7 @@ class TestStepResult(LedgerRow, Base):
     limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     value: Mapped[str | None] = mapped_column(Text)
     numeric: Mapped[float | None] = mapped_column(Float)
-    verdict: Mapped[Verdict] = mapped_column(_enum(Verdict))
+    verdict: Mapped[Verdict] = mapped_column(str_enum(Verdict))
     message: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[str | None] = mapped_column(Text)  # every byte the fixture sent for it, escaped
     attempts: Mapped[int] = mapped_column(Integer)
@@ -104,7 +101,7 @@ class TestRunEnd(LedgerRow, Base):
     __test__ = False
 
     run_id: Mapped[int] = mapped_column(ForeignKey("test_runs.id"), primary_key=True)
-    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome), index=True)
+    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     fixture: Mapped[str | None] = mapped_column(String(200))  # *IDN? of the fixture
     failed_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
