@@ -40,7 +40,7 @@ from rma.test_station.plans import Plan, Step, plan_for_model
 
 TESTERS = (Role.TESTER, Role.LEAD)
 INCOMING_STATES = (VisitState.RECEIVED, VisitState.AWAITING_BENCH)
-LOCK_STALE = timedelta(minutes=10)  # a lock without a heartbeat this long belongs to a dead station
+LOCK_STALE = timedelta(minutes=30)  # a lock without a heartbeat this long belongs to a dead station
 NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 YES = {"yes", "y", "ok", "pass", "1", "true", "是"}
 NO = {"no", "n", "fail", "0", "false", "否"}
@@ -281,6 +281,18 @@ class StepWriter:
                 if beat is not None:
                     self.conn.execute(beat)
 
+    def heartbeat(self) -> None:
+        """Before a wait on the operator: the lock stays fresh however long a step takes."""
+        self.beat = 0.0
+        stmt = (update(TestLock).where(TestLock.visit_id == self.visit_id, TestLock.run_id == self.run_id)
+                .values(heartbeat_at=self.clock()))
+        if self.autocommit:
+            self.conn.execute(stmt)
+        else:
+            with self.conn.begin():
+                self.conn.execute(stmt)
+        self.beat = time.monotonic()
+
     def close(self) -> None:
         self.conn.close()
 
@@ -351,6 +363,8 @@ def execute_run(
             attempts = 0
             while True:
                 attempts += 1
+                if step.kind == "prompt":
+                    writer.heartbeat()
                 verdict, value, numeric, message, raw, lost = _exchange(fixture, step, answer, started.firmware)
                 raws.append(raw)
                 if verdict is Verdict.PASS or lost or attempts > step.retries or abort.is_set():
@@ -562,6 +576,11 @@ def first_pass_yield(uow: UnitOfWork, *, date_from: date | None = None, date_to:
     for m in per.values():
         m["yield"] = round(m["first_pass"] / m["first_tests"], 4) if m["first_tests"] else None
     return [per[k] for k in sorted(per)]
+
+
+def run_stations(uow: UnitOfWork) -> list[str]:
+    """The stations that have test runs in the ledger (for the ledger's station filter)."""
+    return list(uow.session.scalars(select(TestRun.station).distinct().order_by(TestRun.station)))
 
 
 def runs_of_visit(uow: UnitOfWork, tag: str) -> list[dict[str, Any]]:
