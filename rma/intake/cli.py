@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from rma.core.parse import parse_day
 from rma.clikit import Context, add_command as cmd, progress_bar
 from rma.errors import DomainError
 
@@ -19,13 +19,6 @@ def _actor(ctx: Context, uow):  # noqa: ANN001, ANN202
     return get_actor(uow, ctx.actor_name())
 
 
-def _date(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DomainError("bad_date", "{value!r} is not a date (YYYY-MM-DD)", value=value) from None
 
 
 def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -222,7 +215,7 @@ def cmd_intercept_add(ctx: Context) -> int:
     with ctx.database().uow() as uow:
         plan = services.add_interception(
             uow, _actor(ctx, uow), model_code=a.model, action=a.action, serial_from=a.serial_from,
-            serial_to=a.serial_to, made_from=_date(a.made_from), made_to=_date(a.made_to), firmware=a.firmware)
+            serial_to=a.serial_to, made_from=parse_day(a.made_from), made_to=parse_day(a.made_to), firmware=a.firmware)
         data = services.interception_dict(plan)
     ctx.out(data, f"interception #{data['id']} on {data['model']} ({data['kind']}): {data['action']}")
     return 0
@@ -290,7 +283,7 @@ def cmd_visits(ctx: Context) -> int:
     if a.warranty and a.warranty not in {w.value for w in Warranty}:
         raise DomainError("bad_warranty", "warranty is one of: in, out, unknown")
     f = services.VisitFilter(
-        date_from=_date(a.date_from), date_to=_date(a.date_to), customer=a.customer, model=a.model,
+        date_from=parse_day(a.date_from), date_to=parse_day(a.date_to), customer=a.customer, model=a.model,
         state=parse_state(a.state) if a.state else None, warranty=Warranty(a.warranty) if a.warranty else None,
         repeat=True if a.repeat else None, intercepted=True if a.intercepted else None, limit=a.limit)
     with ctx.database().uow(readonly=True) as uow:

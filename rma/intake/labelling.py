@@ -16,7 +16,7 @@ from rma.core.models import Role, User, Visit
 from rma.core.services import find_visit, require_role
 from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
-from rma.intake.models import IntakeRecord, LabelJob, LabelStatus, Parcel, VisitAlert
+from rma.intake.models import Direction, IntakeRecord, LabelJob, LabelStatus, Parcel, VisitAlert
 
 ANY_WORKER = (Role.CLERK, Role.TECHNICIAN, Role.LEAD, Role.TESTER, Role.MATERIALS, Role.SUPERVISOR)
 DEFAULT_PRINTER = {"kind": "folder", "format": "png", "dpi": 203}
@@ -35,11 +35,17 @@ def unit_label_fields(uow: UnitOfWork, visit: Visit) -> dict[str, Any]:
 
 
 def parcel_label_fields(parcel: Parcel, units: int) -> dict[str, Any]:
+    """The fields of the ``parcel`` template; an outbound parcel reads "this station → its customer"."""
+    customer = (parcel.customer.name or parcel.customer.code) if parcel.customer else ""
+    inbound = parcel.direction is Direction.INBOUND
+    declared = parcel.declared_count if inbound and parcel.declared_count is not None else units
     return {
         "waybill": parcel.waybill, "courier": parcel.courier,
         "customer": parcel.customer.code if parcel.customer else "",
         "customer_name": parcel.customer.name if parcel.customer else "",
         "direction": parcel.direction.value, "count": units, "date": parcel.opened_at.astimezone().date().isoformat(),
+        "sender": customer if inbound else f"{config.station_settings().name} → {customer}",
+        "declared": declared, "scanned": units, "mismatch": declared != units,
     }
 
 

@@ -73,27 +73,18 @@ def cmd_test_show(ctx: Context) -> int:
          f"plan {run['plan']} v{run['plan_version']} sha256 {run['plan_sha256'][:16]}…  "
          f"{run['started_at'][:19]} → {(run['ended_at'] or 'incomplete')[:19]}"]
         + [_step_line(s) for s in run["steps"]]
-        + ([f"  checklist: " + ", ".join(f"{k} {'✓' if v else '✗'}" for k, v in run["checklist"].items())]
+        + (["  checklist: " + ", ".join(f"{k} {'✓' if v else '✗'}" for k, v in run["checklist"].items())]
            if run["checklist"] else [])))
     return 0
 
 
 def cmd_test_runs(ctx: Context) -> int:
-    from datetime import date
-
+    from rma.core.parse import parse_day
     from rma.test_station import services
 
     a = ctx.args
 
-    def d(v: str | None) -> date | None:
-        if not v:
-            return None
-        try:
-            return date.fromisoformat(v)
-        except ValueError:
-            raise DomainError("bad_date", "{value!r} is not a date (YYYY-MM-DD)", value=v) from None
-
-    f = services.RunFilter(date_from=d(a.date_from), date_to=d(a.date_to), model=a.model, station=a.station,
+    f = services.RunFilter(date_from=parse_day(a.date_from), date_to=parse_day(a.date_to), model=a.model, station=a.station,
                            outcome=a.outcome, failed_step=a.failed_step, tag=a.tag, limit=a.limit)
     with ctx.database().uow(readonly=True) as uow:
         rows = services.list_runs(uow, f)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import ui
+import asyncio
+
+from nicegui import run, ui
 
 from rma.core import services
 from rma.core.models import Role, User
 from rma.db import UnitOfWork
 from rma.errors import DomainError
 from rma.i18n import _, error_message, role_label
+from rma.intake import imports
 from rma.ui import runtime
 from rma.ui.areas import ADMIN
 from rma.ui.frame import SessionUser, keep_session, protected_page
@@ -178,3 +181,65 @@ def register() -> None:
             ui.label(_("A password needs at least {n} characters.").format(n=services.MIN_PASSWORD)).classes(
                 "text-sm text-slate-500"
             )
+
+        _import_section(user)
+
+
+def _import_section(user: SessionUser) -> None:
+    """Upload the factory's shipment records (CSV): progress, counts, and the rejected lines."""
+    section_title(_("Import shipment records"))
+    with ui.card().classes("w-full gap-3").props("flat bordered data-testid=import-units"):
+        ui.label(_("A CSV with the columns serial and model, and optionally manufactured_on, shipped_on, customer, "
+                   "firmware. Each row creates or updates one unit; a bad row is rejected with its line number."))\
+            .classes("text-slate-600")
+        upload = ui.upload(label=_("Shipment records (CSV)"), auto_upload=True, max_files=1).props(
+            'accept=".csv,text/csv" flat bordered data-testid=import-upload').classes("w-96")
+        progress = ui.linear_progress(value=0, show_value=False, size="12px").props("data-testid=import-progress")
+        progress.set_visibility(False)
+        step = ui.label().classes("text-slate-600").props("data-testid=import-step")
+        outcome = ui.column().classes("w-full gap-2").props("data-testid=import-outcome")
+
+        def show_progress(done: int, total: int) -> None:
+            progress.set_value(done / total if total else 1.0)
+            step.set_text(_("{done} of {total} rows").format(done=done, total=total))
+
+        async def imported(e) -> None:  # noqa: ANN001
+            data = await e.file.read()
+            upload.reset()
+            outcome.clear()
+            try:
+                await user.act(lambda uow, actor: None)  # the session is still good before a long import
+            except DomainError as exc:
+                _notify_error(exc)
+                return
+            loop = asyncio.get_running_loop()
+
+            def report_progress(done: int, total: int) -> None:  # in the import's thread
+                loop.call_soon_threadsafe(show_progress, done, total)
+
+            progress.set_value(0)
+            progress.set_visibility(True)
+            step.set_text(_("Reading {name}…").format(name=e.file.name))
+            try:
+                report = await run.io_bound(imports.import_units, runtime.database(), user.username, data,
+                                            progress=report_progress)
+            except DomainError as exc:
+                progress.set_visibility(False)
+                step.set_text("")
+                _notify_error(exc)
+                with outcome:
+                    ui.label(error_message(exc)).classes("text-lg text-red-800 font-medium").props(
+                        "data-testid=import-error")
+                return
+            show_progress(report.rows, report.rows)
+            with outcome:
+                ui.label(_("{rows} rows: {created} units created, {updated} updated, {rejected} rejected.").format(
+                    rows=report.rows, created=report.created, updated=report.updated,
+                    rejected=len(report.rejected))).classes("text-lg font-semibold").props(
+                    "data-testid=import-counts")
+                if report.rejected:
+                    table([_("Line"), _("Why it was rejected")], [[line, reason] for line, reason in report.rejected],
+                          empty="", testid="import-rejected")
+            _notify_done(_("Shipment records imported."))
+
+        upload.on_upload(imported)

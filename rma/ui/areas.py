@@ -20,13 +20,21 @@ class Area:
 
 
 INTAKE = Area("intake", "/intake", "Intake", "move_to_inbox", frozenset({Role.CLERK}))
+SHIPPING = Area("shipping", "/shipping", "Shipping", "local_shipping", frozenset({Role.CLERK}))
+LEDGER = Area("ledger", "/ledger", "Returns ledger", "menu_book",
+              frozenset({Role.CLERK, Role.LEAD, Role.SUPERVISOR}))
+COURIERS = Area("couriers", "/couriers", "Courier costs", "receipt_long",
+                frozenset({Role.CLERK, Role.MATERIALS, Role.SUPERVISOR}))
 BENCH = Area("bench", "/bench", "Bench", "build", frozenset({Role.TECHNICIAN, Role.LEAD}))
 TEST_STATION = Area("test", "/test", "Test station", "fact_check", frozenset({Role.TESTER, Role.LEAD}))
+TEST_LEDGER = Area("test_ledger", "/test/ledger", "Test ledger", "fact_check",
+                   frozenset({Role.TESTER, Role.LEAD, Role.SUPERVISOR}))
 STORES = Area("stores", "/stores", "Stores", "inventory_2", frozenset({Role.MATERIALS}))
 DASHBOARD = Area("dashboard", "/dashboard", "Dashboard", "insights", frozenset({Role.LEAD, Role.SUPERVISOR}))
 ADMIN = Area("admin", "/admin", "Admin", "manage_accounts", frozenset({Role.ADMIN}))
 
-AREAS: tuple[Area, ...] = (INTAKE, BENCH, TEST_STATION, STORES, DASHBOARD, ADMIN)
+AREAS: tuple[Area, ...] = (INTAKE, SHIPPING, LEDGER, COURIERS, BENCH, TEST_STATION, TEST_LEDGER, STORES, DASHBOARD,
+                           ADMIN)
 
 
 def areas_for(roles: frozenset[Role]) -> list[Area]:

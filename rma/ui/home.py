@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from nicegui import ui
 
 from rma.core import services
+from rma.core.models import Role
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.i18n import _, detail_label, event_label, role_label
 from rma.ui import runtime
-from rma.ui.areas import areas_for
+from rma.intake import services as intake
+from rma.ui.areas import INTAKE, areas_for
 from rma.ui.frame import SessionUser, protected_page, unit_url
 from rma.ui.widgets import section_title, state_badge, table, when
 
@@ -20,6 +23,18 @@ RECENT_EVENTS = 15
 
 def _overview(uow: UnitOfWork) -> tuple[dict[str, int], list[dict[str, Any]]]:
     return services.count_by_state(uow), services.recent_events(uow, RECENT_EVENTS)
+
+
+def _open_parcels(parcels: list[dict[str, Any]]) -> None:
+    """A clerk's parcels still being received: one click carries on with one at the intake station."""
+    section_title(_("Open parcels"))
+    table(
+        [_("Waybill"), _("Courier"), _("Customer"), _("Declared"), _("Scanned"), _("Opened at")],
+        [[(lambda p=p: ui.link(p["waybill"], f"{INTAKE.path}?{urlencode({'parcel': p['waybill']})}").classes(
+            "font-mono")), p["courier"], " · ".join(x for x in (p["customer"], p["customer_name"]) if x),
+          p["declared"], p["scanned"], when(p["opened_at"])] for p in parcels],
+        empty=_("No open parcels."), testid="home-open-parcels",
+    )
 
 
 def transition_cell(from_state: str | None, to_state: str | None):  # noqa: ANN201
@@ -48,6 +63,7 @@ def register() -> None:
     @protected_page("/", title="Home")
     async def home_page(user: SessionUser) -> None:
         counts, events = await runtime.read(_overview)
+        parcels = await runtime.read(intake.open_parcels) if Role.CLERK in user.roles else None
 
         with ui.row().classes("items-baseline gap-3"):
             ui.label(_("Welcome, {name}").format(name=user.display_name)).classes("text-2xl font-semibold")
@@ -62,6 +78,9 @@ def register() -> None:
                     ):
                         ui.icon(area.icon, size="lg").classes("text-blue-800")
                         ui.label(_(area.label)).classes("text-base font-medium text-slate-800")
+
+        if parcels:
+            _open_parcels(parcels)
 
         section_title(_("Visits by state"))
         with ui.row().classes("gap-2").props("data-testid=state-counts"):

@@ -2,16 +2,80 @@
 
 from __future__ import annotations
 
-from nicegui import ui
+from typing import Any
+
+from nicegui import run, ui
 
 from rma.core import services
 from rma.core.states import VisitState
+from rma.db import UnitOfWork
 from rma.errors import DomainError
 from rma.i18n import _, error_message, event_label
+from rma.intake import labelling
+from rma.intake import services as intake
+from rma.intake.pages_common import alert_lines, repeat_badge, warranty_badge
+from rma.test_station import services as test_services
+from rma.test_station.pages_common import outcome_badge
 from rma.ui import runtime
-from rma.ui.frame import SessionUser, protected_page
+from rma.ui.frame import SessionUser, protected_page, unit_url
 from rma.ui.home import details_text, tag_link, transition_cell
 from rma.ui.widgets import STATE_COLOURS, error_panel, section_title, state_badge, table, when
+
+
+def _unit_with_intake(uow: UnitOfWork, key: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict]]:
+    """The unit's report, the intake facts of each of its visits (by tag), and its test runs."""
+    report = services.unit_report(uow, key)
+    facts = {v["tag"]: intake.intake_summary(uow, services.find_visit(uow, v["tag"])) for v in report["visits"]}
+    runs = [r for v in report["visits"] for r in test_services.runs_of_visit(uow, v["tag"])]
+    return report, facts, sorted(runs, key=lambda r: r["started_at"], reverse=True)
+
+
+def _visit_intake(user: SessionUser, visit: dict[str, Any], facts: dict[str, Any]) -> None:
+    """One visit's card: what intake decided, and the reprint of its label."""
+    tag = visit["tag"]
+    with ui.card().classes("w-full gap-2").props(f"flat bordered data-testid=visit-intake data-tag={tag}"):
+        with ui.row().classes("w-full items-center gap-4"):
+            ui.link(tag, unit_url(tag)).classes("text-xl font-mono font-bold")
+            state_badge(visit["state"])
+            if facts:
+                warranty_badge(facts["warranty"], facts["warranty_until"])
+                if facts.get("repeat_of"):
+                    repeat_badge(facts["repeat_of"])
+            ui.space()
+            if user.roles & set(labelling.ANY_WORKER):
+                status = ui.label().classes("text-base text-slate-600").props("data-testid=reprint-status")
+
+                async def reprint() -> None:
+                    button.props("loading")
+                    try:
+                        job = await user.act(lambda uow, actor: labelling.reprint_unit_label(uow, actor, tag).id)
+                        result = await run.io_bound(labelling.print_job, runtime.database(), job)
+                    except DomainError as exc:
+                        result = {"status": "failed", "error": error_message(exc)}
+                    finally:
+                        button.props(remove="loading")
+                    if result["status"] == "printed":
+                        status.set_text(_("Label printed"))
+                        status.classes(replace="text-base text-green-800")
+                    else:
+                        status.set_text(_("Label failed: {reason}").format(reason=result["error"]))
+                        status.classes(replace="text-base text-red-800 font-semibold")
+                    status.props(f"data-status={result['status']}")
+
+                button = ui.button(_("Reprint label"), icon="print", on_click=reprint).props(
+                    "outline no-caps data-testid=reprint-label")
+        if not facts:
+            ui.label(_("No intake record: this visit was opened before courier intake.")).classes(
+                "text-slate-500 italic")
+            return
+        with ui.row().classes("gap-8"):
+            parcel = facts.get("parcel")
+            _fact(_("Parcel"), f"{parcel['courier']} {parcel['waybill']}" if parcel else None, "intake-parcel")
+            _fact(_("Model"), facts["model"] + (" " + _("(picked by the clerk)") if facts.get("model_chosen") else ""),
+                  "intake-model")
+            _fact(_("Accessories received"), ", ".join(facts.get("accessories") or []) or _("none recorded"),
+                  "intake-accessories")
+        alert_lines(facts.get("interceptions") or [])
 
 
 def _fact(label: str, value: str | None, testid: str) -> None:
@@ -25,7 +89,7 @@ def register() -> None:
     @protected_page("/unit/{key:path}", title="Unit")
     async def unit_page(user: SessionUser, key: str) -> None:
         try:
-            report = await runtime.read(lambda uow: services.unit_report(uow, key))
+            report, intake_facts, runs = await runtime.read(lambda uow: _unit_with_intake(uow, key))
         except DomainError as exc:
             error_panel(error_message(exc), _("Check the label and scan again."))
             return
@@ -64,6 +128,21 @@ def register() -> None:
               " · ".join(x for x in (v["customer"], v["customer_name"]) if x) or None, v["return_reason"]]
              for v in report["visits"]],
             empty=_("No visits yet."), testid="unit-visits",
+        )
+
+        section_title(_("Intake and labels"))
+        with ui.column().classes("w-full gap-2").props("data-testid=unit-intake"):
+            for visit in reversed(report["visits"]):
+                _visit_intake(user, visit, intake_facts.get(visit["tag"]) or {})
+
+        section_title(_("Test runs"))
+        table(
+            [_("Run"), _("Tag"), _("Test"), _("Station"), _("Started"), _("Outcome"), _("Failed steps")],
+            [[(lambda r=r: ui.link(str(r["run_id"]), f"/test/run/{r['run_id']}")), r["tag"],
+              f"{_('Incoming test') if r['kind'] == 'incoming' else _('Outgoing test')} #{r['attempt']}", r["station"],
+              when(r["started_at"]), (lambda o=r["outcome"]: outcome_badge(o)), " ".join(r["failed_steps"]) or None]
+             for r in runs],
+            empty=_("No test runs yet."), testid="unit-test-runs",
         )
 
         section_title(_("Ledger timeline"))

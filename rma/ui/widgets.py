@@ -87,3 +87,15 @@ def not_built_yet(message: str) -> None:
         with ui.row().classes("items-center gap-3"):
             ui.icon("construction", size="md").classes("text-slate-500")
             ui.label(message).classes("text-lg text-slate-700")
+
+
+# The browser reads a plain field on Enter or Tab and clears it at once, so characters a
+# scanner types while the page is busy go into the next scan, never into this one.
+SCAN_FIELD_JS = """(e) => {
+  if (e.isComposing || e.ctrlKey || e.altKey || e.metaKey || (e.key !== 'Enter' && e.key !== 'Tab')) return;
+  const raw = e.target.value;
+  if (e.key === 'Tab' && !raw.trim()) return;
+  e.preventDefault();
+  e.target.value = '';
+  if (raw.trim()) emit(raw);
+}"""

@@ -40,7 +40,7 @@ def pytest_runtest_makereport(item, call):  # noqa: ANN001
 def station(request, db_url, tmp_path) -> Station:  # noqa: ANN001
     seed = seed_station(db_url)
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)  # a test may have written its rma.toml into it first
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            # pytest's and NiceGUI's own variables would switch NiceGUI into its test modes.

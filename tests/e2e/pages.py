@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -15,7 +16,9 @@ from tests.e2e.station import WAIT_S, Station
 
 
 def wait(driver: WebDriver) -> WebDriverWait:
-    return WebDriverWait(driver, WAIT_S)
+    # While the page re-renders, Chromium may answer "Node ... does not belong to the document"
+    # (a WebDriverException, not a stale element): that is a moment to look again, not a failure.
+    return WebDriverWait(driver, WAIT_S, ignored_exceptions=(WebDriverException,))
 
 
 def by_testid(testid: str) -> tuple[str, str]:
@@ -49,9 +52,11 @@ def wait_for_path(driver: WebDriver, path: str) -> None:
 
 
 def wait_for_text(driver: WebDriver, testid: str, text: str) -> WebElement:
-    wait(driver).until(EC.text_to_be_present_in_element(by_testid(testid), text),
-                       f"{testid} should show {text!r}")
-    return driver.find_element(*by_testid(testid))
+    def shown(d: WebDriver) -> WebElement | bool:
+        found = d.find_element(*by_testid(testid))
+        return found if text in found.text else False
+
+    return wait(driver).until(shown, f"{testid} should show {text!r}")
 
 
 def log_in(driver: WebDriver, station: Station, username: str, password: str, path: str = "/login") -> None:

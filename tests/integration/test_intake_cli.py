@@ -152,7 +152,7 @@ def test_models_customers_interceptions_visits_and_costs(rma):
     assert rma("courier", "costs", "--month", "2026-13")[0] == 1
 
 
-def test_ship_a_passed_unit_back(rma):
+def test_ship_a_passed_unit_back(rma, rma_env):
     code, out, _ = rma("--as", "clerk", "intake", "receive", "--waybill", "SF1000000005", "--courier", "SF",
                        "--customer", "SH-PD01", "--serial", "HU88000007", "--no-print", "--json")
     tag = json.loads(out)[0]["tag"]
@@ -161,10 +161,12 @@ def test_ship_a_passed_unit_back(rma):
     for state in ("awaiting_bench", "in_repair", "awaiting_test", "in_test", "passed"):
         assert rma("--as", "lead", "visit", "move", tag, "--to", state, "--reason", "test")[0] == 0
     code, out, _ = rma("--as", "clerk", "ship", tag, "--courier", "SF", "--waybill", "SF2000000001", "--cost", "15",
-                       "--no-print", "--json")
+                       "--json")
     shipped = json.loads(out)
     assert code == 0 and shipped["state"] == "shipped" and shipped["customer"] == "SH-PD01" and shipped["cost"] == "15.00"
+    assert shipped["label"]["status"] == "printed", shipped["label"]  # the outbound parcel label
     code, out, _ = rma("--as", "clerk", "ship", tag, "--courier", "SF", "--waybill", "SF2000000001", "--no-print", "--json")
     assert code == 0 and json.loads(out)["created"] is False
+    assert [p.name.split("-")[0] for p in Path(rma_env["RMA_HOME"], "printed-labels").iterdir()] == ["parcel"]
     code, out, _ = rma("--as", "clerk", "ship", tag, "--courier", "SF", "--waybill", "SF2000000009", "--no-print", "--json")
     assert code == 1 and json.loads(out)["error"]["code"] == "already_shipped"

@@ -18,7 +18,7 @@ from rma.core.states import VisitState
 from rma.errors import DomainError
 
 RMA = Path(i18n.__file__).parent
-UI_SOURCES = sorted({*RMA.glob("ui/**/*.py"), *RMA.glob("*/pages.py")})
+UI_SOURCES = sorted({*RMA.glob("ui/**/*.py"), *RMA.glob("*/pages.py"), *RMA.glob("*/pages_*.py")})
 ALL_SOURCES = sorted(RMA.glob("**/*.py"))
 
 
@@ -127,6 +127,22 @@ def test_every_domain_error_template_has_chinese_with_the_same_placeholders():
             problems.append(f"{where}: no 简体中文 for {template!r}")
         elif placeholders(i18n.ZH[template]) != placeholders(template):
             problems.append(f"{where}: placeholders differ: {template!r} / {i18n.ZH[template]!r}")
+    assert not problems, "\n".join(problems)
+
+
+def scan_error_templates() -> list[tuple[str, str]]:
+    """``ScanError(code, "...")`` in drivers/scan.py: a bad scan's message is shown on the intake pages."""
+    path = RMA.parent / "drivers" / "scan.py"
+    return [(f"drivers/scan.py:{node.lineno}", text) for node in ast.walk(_tree(path))
+            if isinstance(node, ast.Call) and _called(node) == "ScanError" and len(node.args) >= 2
+            and (text := _literal(node.args[1], {})) is not None]
+
+
+def test_every_bad_scan_message_has_chinese_with_the_same_placeholders():
+    found = scan_error_templates()
+    assert len(found) >= 5
+    problems = [f"{where}: {text!r}" for where, text in found
+                if text not in i18n.ZH or placeholders(i18n.ZH[text]) != placeholders(text)]
     assert not problems, "\n".join(problems)
 
 
