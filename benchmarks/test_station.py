@@ -56,7 +56,7 @@ def main() -> None:
     from drivers.fixture_sim import FixtureSimulator
     from rma import migrate
     from rma.core import catalogue, services as core
-    from rma.core.models import Role, Unit
+    from rma.core.models import Role
     from rma.core.states import VisitState
     from rma.db import Database, make_engine
     from rma.test_station import services
