@@ -152,9 +152,10 @@ def cmd_demo(ctx: Context) -> int:
 
 def cmd_check(ctx: Context) -> int:
     from rma.core.checks import check_ledgers
+    from rma.test_station.services import check_test_ledger
 
     with ctx.database().uow(readonly=True) as uow:
-        violations = [v.as_dict() for v in check_ledgers(uow)]
+        violations = [v.as_dict() for v in check_ledgers(uow) + check_test_ledger(uow)]
     ctx.out({"ok": not violations, "violations": violations},
             lambda: "all ledger invariants hold" if not violations
             else f"{len(violations)} violation(s):\n" + "\n".join(

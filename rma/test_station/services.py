@@ -586,3 +586,25 @@ def run_stations(uow: UnitOfWork) -> list[str]:
 def runs_of_visit(uow: UnitOfWork, tag: str) -> list[dict[str, Any]]:
     return list_runs(uow, RunFilter(tag=tag))
 
+
+
+def check_test_ledger(uow: UnitOfWork) -> list[Any]:
+    """Invariants of the test ledger for ``rma check``: a PASS has only passing steps, in order."""
+    from rma.core.checks import Violation
+
+    out = []
+    bad_pass = uow.session.execute(
+        select(TestRunEnd.run_id, func.count()).join(TestStepResult, TestStepResult.run_id == TestRunEnd.run_id)
+        .where(TestRunEnd.outcome == Outcome.PASS, TestStepResult.verdict != Verdict.PASS)
+        .group_by(TestRunEnd.run_id)).all()
+    for run_id, n in bad_pass:
+        out.append(Violation("test_pass_with_bad_steps", f"run {run_id}",
+                             f"test run {run_id} ended PASS but {n} of its steps did not pass"))
+    gaps = uow.session.execute(
+        select(TestStepResult.run_id, func.count(), func.max(TestStepResult.seq))
+        .group_by(TestStepResult.run_id)).all()
+    for run_id, n, top in gaps:
+        if top != n - 1:
+            out.append(Violation("test_steps_gap", f"run {run_id}",
+                                 f"test run {run_id} has {n} steps numbered up to {top}: a step is missing"))
+    return out

@@ -305,3 +305,20 @@ def test_every_shipped_plan_passes_a_good_unit_of_its_model(db, rma_env, code):
     with FixtureSimulator(spec.family, firmware=spec.firmware, pace=False, faults=["dead_rail"]) as sim:
         bad = services.run_test(db, "admin", other_tag, port=sim.url, answers=answers, incoming=True)
     assert bad.outcome.value == "fail" and bad.failed_steps == ["rail_3v3"]
+
+
+def test_rma_check_finds_a_pass_with_a_failed_step(bench, capsys):
+    from sqlalchemy import text
+
+    tag = awaiting_test(bench)
+    with FixtureSimulator("head_unit", firmware=FIRMWARE, pace=False) as sim:
+        result = run(bench, tag, sim.url)
+    assert main(["check", "--json"]) == 0
+    capsys.readouterr()
+    with bench.engine.begin() as conn:  # a forged row behind the services' back
+        conn.execute(text("INSERT INTO test_steps (run_id, seq, step_id, name, kind, limits, verdict, attempts, at, elapsed_ms)"
+                          " VALUES (:r, 99, 'forged', 'forged', 'range', '{}', 'fail', 1, '2026-11-26 10:00:00', 1)"),
+                     {"r": result.run_id})
+    assert main(["check", "--json"]) == 1
+    codes = sorted(v["code"] for v in json.loads(capsys.readouterr().out)["violations"])
+    assert codes == ["test_pass_with_bad_steps", "test_steps_gap"]
