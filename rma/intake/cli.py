@@ -21,6 +21,13 @@ def _actor(ctx: Context, uow):  # noqa: ANN001, ANN202
 
 
 
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DomainError("unreadable_file", "cannot read {path}: {reason}", path=str(path), reason=exc.strerror) from None
+
+
 def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
@@ -123,10 +130,7 @@ def cmd_parcel_attach(ctx: Context) -> int:
     from rma.intake import services
 
     path = Path(ctx.args.file)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DomainError("unreadable_file", "cannot read {path}: {reason}", path=str(path), reason=exc.strerror) from None
+    data = _read_file(path)
     with ctx.database().uow() as uow:
         att = services.attach_to_parcel(uow, _actor(ctx, uow), ctx.args.waybill, filename=path.name, data=data,
                                         courier=ctx.args.courier)
@@ -303,10 +307,7 @@ def cmd_units_import(ctx: Context) -> int:
     from rma.intake.imports import import_units
 
     path = Path(ctx.args.file)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DomainError("unreadable_file", "cannot read {path}: {reason}", path=str(path), reason=exc.strerror) from None
+    data = _read_file(path)
     report = import_units(ctx.database(), ctx.actor_name(), data,
                           progress=None if ctx.json else progress_bar())
     ctx.out(report.as_dict(), lambda: "\n".join(

@@ -173,6 +173,12 @@ def _plan_record(uow: UnitOfWork, plan: Plan) -> None:
             pass  # another station recorded the same plan a moment ago
 
 
+def _in_test(tag: str, station: str = "another station", user: str = "someone") -> DomainError:
+    """Another station holds the visit (named when known; a lost race only says that someone does)."""
+    return DomainError("visit_in_test", "visit {tag} is being tested at {station} by {user}",
+                       tag=tag, station=station, user=user)
+
+
 def _take_lock(uow: UnitOfWork, visit: Visit, actor: User, station: str) -> None:
     """Lock the visit for this station; a dead station's stale lock is taken over."""
     now = uow.now()
@@ -180,8 +186,7 @@ def _take_lock(uow: UnitOfWork, visit: Visit, actor: User, station: str) -> None
     if lock is not None:
         if now - lock.heartbeat_at < LOCK_STALE:
             who = uow.session.get(User, lock.operator_id)
-            raise DomainError("visit_in_test", "visit {tag} is being tested at {station} by {user}",
-                              tag=visit.tag, station=lock.station, user=who.username if who else "?")
+            raise _in_test(visit.tag, lock.station, who.username if who else "?")
         uow.session.delete(lock)
         uow.session.flush()
     uow.session.add(TestLock(visit_id=visit.id, station=station, operator_id=actor.id, heartbeat_at=now))
@@ -189,8 +194,7 @@ def _take_lock(uow: UnitOfWork, visit: Visit, actor: User, station: str) -> None
         with uow.session.begin_nested():
             uow.session.flush()
     except IntegrityError:
-        raise DomainError("visit_in_test", "visit {tag} is being tested at {station} by {user}",
-                          tag=visit.tag, station="another station", user="someone") from None
+        raise _in_test(visit.tag) from None
 
 
 def preflight(uow: UnitOfWork, tag: str, *, incoming: bool) -> tuple[Visit, Plan, list[str], str | None]:
@@ -228,8 +232,7 @@ def start_run(db: Database, actor_name: str, tag: str, *, port: str, incoming: b
             with uow.session.begin_nested():
                 uow.session.flush()
         except IntegrityError:
-            raise DomainError("visit_in_test", "visit {tag} is being tested at {station} by {user}",
-                              tag=visit.tag, station="another station", user="someone") from None
+            raise _in_test(visit.tag) from None
         uow.session.get(TestLock, visit.id).run_id = run.id
         if not incoming and visit.state is VisitState.AWAITING_TEST:
             transition(uow, actor, visit, VisitState.IN_TEST, event="test_started",
