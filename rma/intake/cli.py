@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from pathlib import Path
 from typing import Any
 
+from rma.clikit import Context, progress_bar
+from rma.clikit import add_command as cmd
 from rma.core.parse import parse_day
-from rma.clikit import Context, add_command as cmd, progress_bar
 from rma.errors import DomainError
+from rma.exports import csv_lines, csv_text
 
 
 def _actor(ctx: Context, uow):  # noqa: ANN001, ANN202
@@ -26,14 +26,6 @@ def _read_file(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise DomainError("unreadable_file", "cannot read {path}: {reason}", path=str(path), reason=exc.strerror) from None
-
-
-def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().rstrip("\n")
 
 
 # ---------------------------------------------------------------- intake and parcels
@@ -269,7 +261,7 @@ def cmd_courier_costs(ctx: Context) -> int:
     with ctx.database().uow(readonly=True) as uow:
         report = services.courier_costs(uow, ctx.args.month)
     if ctx.args.csv:
-        print(_csv(report["parcels"], ["date", "courier", "waybill", "direction", "customer", "cost"]))
+        sys.stdout.write(csv_text(report["parcels"], ["date", "courier", "waybill", "direction", "customer", "cost"]))
         return 0
     ctx.out(report, lambda: "\n".join(
         [f"courier costs {report['month']}: total {report['total']}"]
@@ -290,11 +282,13 @@ def cmd_visits(ctx: Context) -> int:
         date_from=parse_day(a.date_from), date_to=parse_day(a.date_to), customer=a.customer, model=a.model,
         state=parse_state(a.state) if a.state else None, warranty=Warranty(a.warranty) if a.warranty else None,
         repeat=True if a.repeat else None, intercepted=True if a.intercepted else None, limit=a.limit)
+    if a.csv:  # streamed: a million visits never sit in memory
+        with ctx.database().uow(readonly=True) as uow:
+            for line in csv_lines(services.iter_visits(uow, f), services.VISIT_COLUMNS, lineterminator="\n"):
+                sys.stdout.write(line)
+        return 0
     with ctx.database().uow(readonly=True) as uow:
         rows = services.list_visits(uow, f)
-    if a.csv:
-        print(_csv(rows, services.VISIT_COLUMNS))
-        return 0
     ctx.out(rows, lambda: "\n".join(
         f"{r['tag']}  {r['serial']:<16} {r['model']:<9} {r['customer'] or '-':<9} {r['state']:<20} "
         f"{r['opened_at'][:10]}  warranty {r['warranty'] or '-':<7}"

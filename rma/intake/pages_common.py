@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
@@ -14,6 +12,7 @@ from nicegui import ui
 from drivers.scan import ScanError, shown
 from rma.core.parse import parse_day  # noqa: F401  (the pages import it from here)
 from rma.errors import DomainError
+from rma.exports import csv_bytes  # noqa: F401  (the pages import it from here)
 from rma.i18n import _, error_message
 from rma.ui.frame import unit_url
 from rma.ui.widgets import SCAN_FIELD_JS  # noqa: F401  (the pages import it from here)
@@ -224,16 +223,6 @@ def alert_lines(interceptions: Iterable[Mapping[str, Any]]) -> None:
 
 def direction_label(direction: str | None) -> str:
     return _(DIRECTIONS[direction]) if direction in DIRECTIONS else (direction or "—")
-
-
-def csv_bytes(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> bytes:
-    """CSV with a BOM, so spreadsheet programs on Chinese Windows read the UTF-8 right."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
-    return out.getvalue().encode("utf-8-sig")
 
 
 def this_month() -> str:

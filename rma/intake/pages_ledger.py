@@ -122,11 +122,11 @@ def register() -> None:
         async def export() -> None:
             try:
                 f = current(None)
-                rows = await runtime.read(lambda uow: services.list_visits(uow, f))
+                data = await runtime.read(lambda uow: csv_bytes(services.iter_visits(uow, f), services.VISIT_COLUMNS))
             except DomainError as exc:
                 notify_problem(problem_text(exc))
                 return
-            ui.download.content(csv_bytes(rows, services.VISIT_COLUMNS),
+            ui.download.content(data,
                                 f"returns-ledger-{date.today():%Y%m%d}.csv", "text/csv")
 
         for select in (customer, model):

@@ -7,6 +7,7 @@ import calendar
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -707,26 +708,21 @@ class VisitFilter:
     repeat: bool | None = None
     intercepted: bool | None = None
     limit: int | None = None
+    offset: int = 0
 
 
-def list_visits(uow: UnitOfWork, f: VisitFilter) -> list[dict[str, Any]]:
-    """The returns ledger (返厂机器台账) as rows: one per visit, with its intake facts."""
-    alerts = select(func.count()).where(VisitAlert.visit_id == Visit.id).correlate(Visit).scalar_subquery()
-    RepeatVisit = Visit.__table__.alias("repeat_visit")
-    q = (select(Visit, Unit.serial, ProductModel.code, Customer.code, IntakeRecord, alerts,
-                select(RepeatVisit.c.tag).where(RepeatVisit.c.id == IntakeRecord.repeat_of_id).scalar_subquery())
-         .join(Unit, Unit.id == Visit.unit_id).join(ProductModel, ProductModel.id == Unit.model_id)
-         .outerjoin(Customer, Customer.id == Visit.customer_id)
-         .outerjoin(IntakeRecord, IntakeRecord.visit_id == Visit.id))
-    conds = []
+def _visit_conditions(f: VisitFilter) -> list[Any]:
+    conds: list[Any] = []
     if f.date_from:
         conds.append(Visit.opened_at >= datetime.combine(f.date_from, time.min).astimezone())
     if f.date_to:
         conds.append(Visit.opened_at < datetime.combine(f.date_to + timedelta(days=1), time.min).astimezone())
     if f.customer:
-        conds.append(Customer.code == f.customer.strip().upper())
+        conds.append(Visit.customer_id == select(Customer.id).where(Customer.code == f.customer.strip().upper())
+                     .scalar_subquery())
     if f.model:
-        conds.append(ProductModel.code == f.model.strip().upper())
+        conds.append(Visit.unit_id.in_(select(Unit.id).join(ProductModel, ProductModel.id == Unit.model_id)
+                                       .where(ProductModel.code == f.model.strip().upper())))
     if f.state:
         conds.append(Visit.state == f.state)
     if f.warranty:
@@ -735,24 +731,68 @@ def list_visits(uow: UnitOfWork, f: VisitFilter) -> list[dict[str, Any]]:
         conds.append(IntakeRecord.repeat_of_id.is_not(None) if f.repeat
                      else or_(IntakeRecord.repeat_of_id.is_(None), IntakeRecord.visit_id.is_(None)))
     if f.intercepted is not None:
-        conds.append(alerts > 0 if f.intercepted else alerts == 0)
+        has_alert = select(VisitAlert.id).where(VisitAlert.visit_id == Visit.id).exists()
+        conds.append(has_alert if f.intercepted else ~has_alert)
+    return conds
+
+
+def count_visits(uow: UnitOfWork, f: VisitFilter) -> int:
+    """How many visits the filter matches, counted in the database."""
+    q = select(func.count()).select_from(Visit).outerjoin(IntakeRecord, IntakeRecord.visit_id == Visit.id)
+    conds = _visit_conditions(f)
+    if conds:
+        q = q.where(and_(*conds))
+    return int(uow.session.scalar(q) or 0)
+
+
+def _visits_query(f: VisitFilter):  # noqa: ANN202
+    alerts = select(func.count()).where(VisitAlert.visit_id == Visit.id).correlate(Visit).scalar_subquery()
+    RepeatVisit = Visit.__table__.alias("repeat_visit")
+    repeat = select(RepeatVisit.c.tag).where(RepeatVisit.c.id == IntakeRecord.repeat_of_id).scalar_subquery()
+    q = (select(Visit.tag, Unit.serial, ProductModel.code, Customer.code, Visit.state, Visit.opened_at,
+                Visit.closed_at, IntakeRecord.warranty, IntakeRecord.warranty_until, repeat, alerts,
+                Visit.return_reason, Parcel.waybill)
+         .join(Unit, Unit.id == Visit.unit_id).join(ProductModel, ProductModel.id == Unit.model_id)
+         .outerjoin(Customer, Customer.id == Visit.customer_id)
+         .outerjoin(IntakeRecord, IntakeRecord.visit_id == Visit.id)
+         .outerjoin(Parcel, Parcel.id == IntakeRecord.parcel_id))
+    conds = _visit_conditions(f)
     if conds:
         q = q.where(and_(*conds))
     q = q.order_by(Visit.opened_at.desc(), Visit.id.desc())
     if f.limit:
         q = q.limit(f.limit)
-    rows = []
-    for visit, serial, model, customer, rec, n_alerts, repeat in uow.session.execute(q):
-        rows.append({
-            "tag": visit.tag, "serial": serial, "model": model, "customer": customer,
-            "state": visit.state.value, "opened_at": visit.opened_at.isoformat(),
-            "closed_at": visit.closed_at.isoformat() if visit.closed_at else None,
-            "warranty": rec.warranty.value if rec else None,
-            "warranty_until": rec.warranty_until.isoformat() if rec and rec.warranty_until else None,
-            "repeat_of": repeat, "interceptions": int(n_alerts), "reason": visit.return_reason,
-            "waybill": rec.parcel.waybill if rec and rec.parcel else None,
-        })
-    return rows
+    if f.offset:
+        q = q.offset(f.offset)
+    return q
+
+
+def _visit_row(r: Any) -> dict[str, Any]:
+    (tag, serial, model, customer, state, opened_at, closed_at, warranty, until, repeat, n_alerts, reason,
+     waybill) = r
+    return {
+        "tag": tag, "serial": serial, "model": model, "customer": customer,
+        "state": state.value, "opened_at": opened_at.isoformat(),
+        "closed_at": closed_at.isoformat() if closed_at else None,
+        "warranty": warranty.value if warranty else None,
+        "warranty_until": until.isoformat() if until else None,
+        "repeat_of": repeat, "interceptions": int(n_alerts), "reason": reason, "waybill": waybill,
+    }
+
+
+def list_visits(uow: UnitOfWork, f: VisitFilter) -> list[dict[str, Any]]:
+    """The returns ledger (返厂机器台账) as rows, newest first: one per visit, with its intake facts.
+
+    ``f.limit`` and ``f.offset`` page in the database; nothing beyond the page is loaded.
+    """
+    return [_visit_row(r) for r in uow.session.execute(_visits_query(f))]
+
+
+def iter_visits(uow: UnitOfWork, f: VisitFilter, *, batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every visit the filter matches, streamed from the database in batches (for exports)."""
+    result = uow.session.execute(_visits_query(f).execution_options(yield_per=batch))
+    for r in result:
+        yield _visit_row(r)
 
 
 VISIT_COLUMNS = ["tag", "serial", "model", "customer", "state", "opened_at", "closed_at", "warranty",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from typing import Any
 
-from rma.clikit import Context, add_command as cmd
+from rma.clikit import Context
+from rma.clikit import add_command as cmd
 from rma.errors import DomainError
+from rma.exports import csv_text
 
 
 def _answers(pairs: list[str]) -> dict[str, str]:
@@ -89,11 +89,8 @@ def cmd_test_runs(ctx: Context) -> int:
     with ctx.database().uow(readonly=True) as uow:
         rows = services.list_runs(uow, f)
     if a.csv:
-        out = io.StringIO()
-        w = csv.DictWriter(out, fieldnames=services.RUN_COLUMNS, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        w.writerows({**r, "failed_steps": " ".join(r["failed_steps"])} for r in rows)
-        print(out.getvalue().rstrip("\n"))
+        sys.stdout.write(csv_text(({**r, "failed_steps": " ".join(r["failed_steps"])} for r in rows),
+                                  services.RUN_COLUMNS))
         return 0
     ctx.out(rows, lambda: "\n".join(
         f"{r['run_id']:>5} {r['started_at'][:16]}  {r['tag']}  {r['model']:<8} {r['kind']:<8} #{r['attempt']} "
