@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rma import __version__, config
-from rma.clikit import JSON_FLAG, Context, Parser, add_command as cmd, read_password
+from rma.clikit import JSON_FLAG, Context, Parser, read_password
+from rma.clikit import add_command as cmd
 from rma.errors import DomainError
 
 # ---------------------------------------------------------------- commands
@@ -151,16 +152,23 @@ def cmd_demo(ctx: Context) -> int:
 
 
 def cmd_check(ctx: Context) -> int:
-    from rma.core.checks import check_ledgers
-    from rma.test_station.services import check_test_ledger
+    from rma.core.checks import run_checks
 
-    with ctx.database().uow(readonly=True) as uow:
-        violations = [v.as_dict() for v in check_ledgers(uow) + check_test_ledger(uow)]
-    ctx.out({"ok": not violations, "violations": violations},
-            lambda: "all ledger invariants hold" if not violations
-            else f"{len(violations)} violation(s):\n" + "\n".join(
-                f"  [{v['code']}] {v['message']}" for v in violations))
-    return 1 if violations else 0
+    report = run_checks(ctx.database())
+    data = report.as_dict()
+
+    def text() -> str:
+        if report.ok:
+            return "all ledger invariants hold; every ledger's seals and guards are intact"
+        total = sum(report.counts.values())
+        lines = [f"{total} violation(s): " + ", ".join(f"{code} {n}" for code, n in sorted(report.counts.items()))]
+        lines += [f"  [{v.code}] {v.message}" for v in report.violations]
+        if len(report.violations) < total:
+            lines.append(f"  … {total - len(report.violations)} more not listed (see the counts above)")
+        return "\n".join(lines)
+
+    ctx.out(data, text)
+    return 0 if report.ok else 1
 
 
 def _local(iso: str | None, width: int = 16) -> str:

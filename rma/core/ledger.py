@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from rma.core import seals  # noqa: F401  (seals every ledger stream a transaction writes)
 from rma.core.models import AuditEntry, LedgerRow, ReturnsLedgerEntry, User, Visit
 from rma.core.states import VisitState
 from rma.db import UnitOfWork

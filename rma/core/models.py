@@ -11,12 +11,12 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     text,
-    Index,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -165,13 +165,31 @@ class TagSequence(Base):
 
 
 class LedgerRow:
-    """Marker for append-only tables: rows are inserted, never updated or deleted."""
+    """Marker for append-only tables: rows are inserted, never updated or deleted.
+
+    ``__seal_stream__`` names the column that cuts the ledger into streams for its seals
+    (see ``rma.core.seals``), or ``(id column, n)`` for streams of ``n`` consecutive rows.
+    """
+
+    __seal_stream__: str | tuple[str, int]
+
+
+class LedgerHead(Base):
+    """The seal of one stream of a ledger: its number of rows and their SHA-256 (not a ledger)."""
+
+    __tablename__ = "ledger_heads"
+
+    ledger: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
 
 
 class ReturnsLedgerEntry(LedgerRow, Base):
     """The returns ledger (返厂机器台账): one row per event of a visit."""
 
     __tablename__ = "returns_ledger"
+    __seal_stream__ = "visit_id"
 
     id: Mapped[intpk]
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
@@ -191,6 +209,7 @@ class AuditEntry(LedgerRow, Base):
     """Who changed what outside the visit ledgers: users, roles, catalogue, imports."""
 
     __tablename__ = "audit_log"
+    __seal_stream__ = ("id", 1000)
 
     id: Mapped[intpk]
     at: Mapped[timestamp]
@@ -202,4 +221,3 @@ class AuditEntry(LedgerRow, Base):
     actor: Mapped[User | None] = relationship(lazy="joined")
 
 
-LEDGER_TABLES = ("returns_ledger", "audit_log", "test_plans", "test_runs", "test_steps", "test_run_ends")

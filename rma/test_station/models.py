@@ -42,6 +42,7 @@ class TestPlanRecord(LedgerRow, Base):
     """The exact text of every plan that judged a run, by its SHA-256."""
 
     __tablename__ = "test_plans"
+    __seal_stream__ = "sha256"
     __test__ = False
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -55,6 +56,7 @@ class TestPlanRecord(LedgerRow, Base):
 
 class TestRun(LedgerRow, Base):
     __tablename__ = "test_runs"
+    __seal_stream__ = "visit_id"
     __test__ = False
     __table_args__ = (UniqueConstraint("visit_id", "kind", "attempt"),)
 
@@ -75,6 +77,7 @@ class TestRun(LedgerRow, Base):
 
 class TestStepResult(LedgerRow, Base):
     __tablename__ = "test_steps"
+    __seal_stream__ = "run_id"
     __test__ = False
     __table_args__ = (UniqueConstraint("run_id", "seq"),)
 
@@ -98,6 +101,7 @@ class TestStepResult(LedgerRow, Base):
 
 class TestRunEnd(LedgerRow, Base):
     __tablename__ = "test_run_ends"
+    __seal_stream__ = "run_id"
     __test__ = False
 
     run_id: Mapped[int] = mapped_column(ForeignKey("test_runs.id"), primary_key=True)

@@ -11,7 +11,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -20,9 +20,11 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from rma import config
-from rma.core.models import Role, Unit, User, Visit
-from rma.core.services import find_visit, get_actor, require_role, transition
+from rma.core.checks import Violation, register_check
 from rma.core.ledger import record_visit_event
+from rma.core.models import Role, Unit, User, Visit
+from rma.core.seals import seal_streams
+from rma.core.services import find_visit, get_actor, require_role, transition
 from rma.core.states import VisitState
 from rma.db import Database, UnitOfWork, utcnow
 from rma.errors import DomainError
@@ -251,17 +253,15 @@ HEARTBEAT_EVERY_S = 5.0
 class StepWriter:
     """Commits each step to the test ledger as it completes, on one connection kept for the run.
 
-    The hot path is one INSERT per step: on PostgreSQL in autocommit (one round trip), on
-    SQLite in its own short transaction. No pool checkout and no ORM flush per step.
+    Each step is one short transaction: its INSERT and the seal of the run's stream of steps
+    (``rma.core.seals``). No pool checkout and no ORM flush per step.
     """
 
     def __init__(self, db: Database, run_id: int, visit_id: int, clock: Callable[[], datetime]) -> None:
         self.run_id, self.visit_id, self.clock = run_id, visit_id, clock
         self.conn = db.engine.connect()
-        self.autocommit = db.engine.dialect.name == "postgresql"
-        if self.autocommit:
-            self.conn = self.conn.execution_options(isolation_level="AUTOCOMMIT")
         self.table = TestStepResult.__table__
+        self.stream = {self.table.name: {str(run_id)}}
         self.beat = time.monotonic()
 
     def write(self, s: StepOutcome) -> None:
@@ -274,26 +274,19 @@ class StepWriter:
             beat = (update(TestLock).where(TestLock.visit_id == self.visit_id, TestLock.run_id == self.run_id)
                     .values(heartbeat_at=self.clock()))
             self.beat = time.monotonic()
-        if self.autocommit:
+        with self.conn.begin():
             self.conn.execute(row)
+            seal_streams(self.conn, self.stream)
             if beat is not None:
                 self.conn.execute(beat)
-        else:
-            with self.conn.begin():
-                self.conn.execute(row)
-                if beat is not None:
-                    self.conn.execute(beat)
 
     def heartbeat(self) -> None:
         """Before a wait on the operator: the lock stays fresh however long a step takes."""
         self.beat = 0.0
         stmt = (update(TestLock).where(TestLock.visit_id == self.visit_id, TestLock.run_id == self.run_id)
                 .values(heartbeat_at=self.clock()))
-        if self.autocommit:
+        with self.conn.begin():
             self.conn.execute(stmt)
-        else:
-            with self.conn.begin():
-                self.conn.execute(stmt)
         self.beat = time.monotonic()
 
     def close(self) -> None:
@@ -591,23 +584,20 @@ def runs_of_visit(uow: UnitOfWork, tag: str) -> list[dict[str, Any]]:
 
 
 
-def check_test_ledger(uow: UnitOfWork) -> list[Any]:
+@register_check
+def check_test_ledger(uow: UnitOfWork) -> Iterator[Violation]:
     """Invariants of the test ledger for ``rma check``: a PASS has only passing steps, in order."""
-    from rma.core.checks import Violation
-
-    out = []
     bad_pass = uow.session.execute(
         select(TestRunEnd.run_id, func.count()).join(TestStepResult, TestStepResult.run_id == TestRunEnd.run_id)
         .where(TestRunEnd.outcome == Outcome.PASS, TestStepResult.verdict != Verdict.PASS)
-        .group_by(TestRunEnd.run_id)).all()
+        .group_by(TestRunEnd.run_id))
     for run_id, n in bad_pass:
-        out.append(Violation("test_pass_with_bad_steps", f"run {run_id}",
-                             f"test run {run_id} ended PASS but {n} of its steps did not pass"))
+        yield Violation("test_pass_with_bad_steps", f"run {run_id}",
+                        f"test run {run_id} ended PASS but {n} of its steps did not pass", "test_run_ends", (run_id,))
     gaps = uow.session.execute(
         select(TestStepResult.run_id, func.count(), func.max(TestStepResult.seq))
-        .group_by(TestStepResult.run_id)).all()
+        .group_by(TestStepResult.run_id).having(func.max(TestStepResult.seq) != func.count() - 1))
     for run_id, n, top in gaps:
-        if top != n - 1:
-            out.append(Violation("test_steps_gap", f"run {run_id}",
-                                 f"test run {run_id} has {n} steps numbered up to {top}: a step is missing"))
-    return out
+        yield Violation("test_steps_gap", f"run {run_id}",
+                        f"test run {run_id} has {n} steps numbered up to {top}: a step is missing", "test_steps",
+                        (run_id,))

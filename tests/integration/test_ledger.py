@@ -69,3 +69,32 @@ def test_check_reports_a_visit_whose_state_disagrees_with_its_ledger(db, tag):
     with db.uow(readonly=True) as uow:
         codes = {v.code for v in check_ledgers(uow)}
     assert "state_mismatch" in codes
+
+
+def test_check_reports_an_entry_dated_long_before_the_one_before_it(db, tag):
+    from datetime import timedelta
+
+    from rma.db import utcnow
+
+    with db.uow(clock=lambda: utcnow() - timedelta(hours=2)) as uow:  # a station PC whose clock is far off
+        services.move_visit(uow, services.get_actor(uow, "lead"), tag, VisitState.AWAITING_BENCH, "checked in")
+    with db.uow(clock=lambda: utcnow() - timedelta(seconds=30)) as uow:  # a little off is concurrency, not a fault
+        services.move_visit(uow, services.get_actor(uow, "lead"), tag, VisitState.IN_REPAIR, "on the bench")
+    with db.uow(readonly=True) as uow:
+        found = [(v.code, v.subject) for v in check_ledgers(uow)]
+    assert found == [("ledger_time_order", tag)]
+
+
+def test_check_reports_ledger_rows_of_a_visit_that_is_gone(db, tag):
+    with db.engine.connect() as conn:
+        if db.engine.dialect.name == "sqlite":
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # outside any transaction
+        else:
+            conn.exec_driver_sql("SET session_replication_role = replica")  # skips foreign-key triggers
+        conn.execute(text("DELETE FROM intake_records"))
+        conn.execute(text("DELETE FROM visits WHERE tag = :t"), {"t": tag})
+        conn.commit()
+        conn.invalidate()
+    with db.uow(readonly=True) as uow:
+        found = sorted(v.code for v in check_ledgers(uow))
+    assert found == ["ledger_orphan"]

@@ -1,0 +1,380 @@
+"""Seals that make the ledgers tamper-evident: an edit made behind rma's back is found.
+
+The triggers refuse UPDATE and DELETE, but whoever owns the database can switch them off
+(``DISABLE TRIGGER``, a replaced guard function, SQLite's ``INSERT OR REPLACE``), edit a row
+and switch them on again. So every ledger is also *sealed*:
+
+- A ledger is cut into **streams** that one station writes at a time: the returns ledger
+  one per visit, the test steps one per run, the audit log one per 1,000 entries, and so on
+  (``__seal_stream__`` on the model). Two stations writing different streams never wait for
+  each other; two writing the same stream queue for a moment at commit.
+- ``ledger_heads`` keeps, per stream, its number of rows and the SHA-256 of its rows'
+  canonical text in id order. The head is rewritten in the same transaction as the rows,
+  after its row is locked, from the rows as the database holds them (so the database's own
+  rendering of every value is what is sealed).
+- ``rma check`` recomputes every stream's digest where the data is (in SQL on PostgreSQL;
+  one hash per stream on SQLite) and reports every stream whose rows no longer match its
+  head: a changed, added, deleted or replaced row; a head without rows; rows without a head.
+
+The seal is keyless: it finds every edit made without rma, not a forger who recomputes the
+heads with this code. Canonical text of a row: each column in table order, as the database
+renders it (SQLite: ``printf('%Q…')``; PostgreSQL: text in UTC and ISO style, NULL as U+001E,
+joined by U+001F);
+rows joined by U+001D, UTF-8.
+
+A new ledger needs nothing here: a model that is a ``LedgerRow`` with a ``__seal_stream__``
+is sealed on every commit and verified by ``rma check``; its migration calls
+``install_ledger_guard`` and ``harden_ledger_guard`` and creates no heads (an empty ledger
+has none). A migration that adds a column to a ledger table must call ``reseal`` for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    event,
+    text,
+)
+from sqlalchemy.orm import Session
+
+NULL, COL_SEP, ROW_SEP = "\x1e", "\x1f", "\x1d"
+HEADS = "ledger_heads"
+SESSION_KEY = "rma_touched_streams"
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """One sealed ledger table: how it is cut into streams and in which order rows count."""
+
+    table: str
+    columns: tuple[tuple[str, str], ...]  # (name, kind) in table order
+    stream: str  # a column name
+    bucket: int | None  # rows are grouped by ``stream // bucket`` (an id column), or None
+    order: str  # the primary-key column
+
+    def stream_of(self, value: Any) -> str:
+        return str(int(value) // self.bucket) if self.bucket else str(value)
+
+
+def _kind(col: Column) -> str:
+    t = col.type
+    impl = getattr(t, "impl", None)
+    if isinstance(t, DateTime) or isinstance(impl, DateTime):
+        return "ts"
+    if isinstance(t, JSON):
+        return "json"
+    if isinstance(t, Boolean):
+        return "bool"
+    if isinstance(t, Date):
+        return "date"
+    if isinstance(t, Float):
+        return "float"
+    if isinstance(t, Numeric):
+        return "num"
+    if isinstance(t, Integer):
+        return "int"
+    if isinstance(t, (String, Text)):
+        return "text"
+    raise TypeError(f"no canonical text for column {col} of type {t!r}")
+
+
+def ledger_of(table: Table, stream: str | tuple[str, int]) -> Ledger:
+    col, bucket = (stream, None) if isinstance(stream, str) else stream
+    (pk,) = table.primary_key.columns
+    return Ledger(table.name, tuple((c.name, _kind(c)) for c in table.columns), col, bucket, pk.name)
+
+
+def ledgers() -> list[Ledger]:
+    """Every sealed ledger of the application, from its models."""
+    import rma.models_all  # noqa: F401  (every area's tables)
+    from rma.core.models import Base, LedgerRow
+
+    out = []
+    for mapper in Base.registry.mappers:
+        cls = mapper.class_
+        if issubclass(cls, LedgerRow):
+            out.append(ledger_of(cls.__table__, cls.__seal_stream__))
+    return sorted(out, key=lambda ledger: ledger.table)
+
+
+_BY_TABLE: dict[str, Ledger] = {}
+
+
+def ledger_for(table: str) -> Ledger:
+    if not _BY_TABLE:
+        _BY_TABLE.update({led.table: led for led in ledgers()})
+    return _BY_TABLE[table]
+
+
+# ---------------------------------------------------------------- SQL text of a row
+
+def _cell(name: str, kind: str, dialect: str) -> str:
+    c = f'"{name}"'
+    if dialect == "postgresql":
+        expr = {
+            "int": f"{c}::text", "text": f"{c}::text", "json": f"{c}::text", "float": f"{c}::text",
+            "num": f"{c}::text", "bool": f"{c}::int::text", "date": f"to_char({c}, 'YYYY-MM-DD')",
+            "ts": f"{c}::text",  # in UTC and ISO style: every sealing or checking transaction sets both
+        }[kind]
+        return f"coalesce({expr}, chr(30))"
+    raise ValueError(dialect)
+
+
+def fix_text_settings(conn: Connection) -> None:
+    """PostgreSQL renders timestamps by the session's TimeZone and DateStyle: pin both (this transaction)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL TIME ZONE 'UTC'"))
+        conn.execute(text("SET LOCAL DateStyle = 'ISO, YMD'"))
+
+
+def canonical_sql(ledger: Ledger, dialect: str) -> str:
+    if dialect == "postgresql":
+        return " || chr(31) || ".join(_cell(n, k, dialect) for n, k in ledger.columns)
+    # SQLite: one printf per row; %Q quotes each value (NULL stays NULL), so no separators are needed.
+    return f"printf('{'%Q' * len(ledger.columns)}', {', '.join(chr(34) + n + chr(34) for n, _ in ledger.columns)})"
+
+
+def stream_sql(ledger: Ledger, dialect: str) -> str:
+    """The stream key as text, the way ``ledger_heads.stream`` holds it."""
+    col = f'"{ledger.stream}"'
+    if ledger.bucket:
+        col = f"({col} / {ledger.bucket})"
+    return f"CAST({col} AS TEXT)"
+
+
+def _group_sql(ledger: Ledger) -> str:
+    """The expression rows are grouped by (a native value, so SQLite keeps the id order)."""
+    col = f'"{ledger.stream}"'
+    return f"({col} / {ledger.bucket})" if ledger.bucket else col
+
+
+def digest(rows: Iterable[str]) -> str:
+    return hashlib.sha256(ROW_SEP.join(rows).encode("utf-8")).hexdigest()
+
+
+def _filter(ledger: Ledger, streams: list[str], params: dict[str, Any]) -> str:
+    """A WHERE clause choosing the rows of ``streams``, written so that an index serves it."""
+    parts = []
+    for i, s in enumerate(streams):
+        if ledger.bucket:
+            params[f"lo{i}"], params[f"hi{i}"] = int(s) * ledger.bucket, (int(s) + 1) * ledger.bucket
+            parts.append(f'("{ledger.stream}" >= :lo{i} AND "{ledger.stream}" < :hi{i})')
+        else:
+            params[f"s{i}"] = int(s) if _stream_is_int(ledger) else s
+            parts.append(f'"{ledger.stream}" = :s{i}')
+    return " OR ".join(parts)
+
+
+def _stream_is_int(ledger: Ledger) -> bool:
+    return dict(ledger.columns)[ledger.stream] == "int"
+
+
+# ---------------------------------------------------------------- sealing on commit
+
+def seal_streams(conn: Connection, touched: dict[str, set[str]]) -> None:
+    """Rewrite the heads of ``touched`` streams ({table: {stream, …}}) from their rows.
+
+    Runs inside the writing transaction. On PostgreSQL the heads are locked first (in one
+    order, so two transactions never deadlock) and read again after the lock: a writer of
+    the same stream that committed meanwhile is counted, never overwritten.
+    """
+    dialect = conn.dialect.name
+    todo = {t: sorted(s) for t, s in touched.items() if s}
+    if not todo:
+        return
+    if dialect == "postgresql":
+        fix_text_settings(conn)
+        for table, streams in sorted(todo.items()):
+            conn.execute(text(f"INSERT INTO {HEADS} (ledger, stream, rows, digest) "
+                              "SELECT :ledger, unnest(CAST(:streams AS text[])), 0, '' ON CONFLICT DO NOTHING"),
+                         {"ledger": table, "streams": streams})
+        for table, streams in sorted(todo.items()):
+            conn.execute(text(f"SELECT 1 FROM {HEADS} WHERE ledger = :ledger AND stream = ANY(:streams) "
+                              "ORDER BY stream FOR UPDATE"), {"ledger": table, "streams": streams})
+        for table, streams in sorted(todo.items()):
+            ledger = ledger_for(table)
+            params: dict[str, Any] = {"ledger": table}
+            where = _filter(ledger, streams, params)
+            conn.execute(text(
+                f"UPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ("
+                f"SELECT {stream_sql(ledger, dialect)} AS stream, count(*) AS n, "
+                f"encode(sha256(convert_to(string_agg({canonical_sql(ledger, dialect)}, chr(29) "
+                f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d "
+                f"FROM {table} WHERE {where} GROUP BY 1) a "
+                f"WHERE h.ledger = :ledger AND h.stream = a.stream"), params)
+        return
+    for table, streams in sorted(todo.items()):
+        ledger = ledger_for(table)
+        params = {}
+        where = _filter(ledger, streams, params)
+        rows = conn.execute(text(
+            f"SELECT {stream_sql(ledger, dialect)}, {canonical_sql(ledger, dialect)} FROM {table} "
+            f"WHERE {where} ORDER BY {_group_sql(ledger)}, \"{ledger.order}\""), params).all()
+        by_stream: dict[str, list[str]] = {s: [] for s in streams}
+        for stream, canon in rows:
+            by_stream.setdefault(stream, []).append(canon)
+        conn.execute(text(
+            f"INSERT INTO {HEADS} (ledger, stream, rows, digest) VALUES (:ledger, :stream, :rows, :digest) "
+            "ON CONFLICT (ledger, stream) DO UPDATE SET rows = excluded.rows, digest = excluded.digest"),
+            [{"ledger": table, "stream": s, "rows": len(r), "digest": digest(r) if r else ""}
+             for s, r in by_stream.items()])
+
+
+def note_written(session: Session, table: str, stream_value: Any) -> None:
+    """Record that this transaction wrote a row into a stream (rows written with Core)."""
+    ledger = ledger_for(table)
+    session.info.setdefault(SESSION_KEY, {}).setdefault(table, set()).add(ledger.stream_of(stream_value))
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_streams(session: Session, _ctx) -> None:  # noqa: ANN001
+    from rma.core.models import LedgerRow
+
+    for obj in session.new:
+        if isinstance(obj, LedgerRow):
+            ledger = ledger_for(obj.__tablename__)
+            value = getattr(obj, ledger.stream)
+            session.info.setdefault(SESSION_KEY, {}).setdefault(ledger.table, set()).add(ledger.stream_of(value))
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_on_commit(session: Session) -> None:
+    session.flush()
+    touched = session.info.pop(SESSION_KEY, None)
+    if touched:
+        seal_streams(session.connection(), touched)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_streams(session: Session) -> None:
+    session.info.pop(SESSION_KEY, None)
+
+
+# ---------------------------------------------------------------- (re)sealing whole ledgers
+
+def reseal(conn: Connection, ledger: Ledger) -> int:
+    """Write the heads of every stream of a ledger from its rows (migrations, bulk loads)."""
+    dialect = conn.dialect.name
+    fix_text_settings(conn)
+    conn.execute(text(f"DELETE FROM {HEADS} WHERE ledger = :ledger"), {"ledger": ledger.table})
+    if dialect == "postgresql":
+        result = conn.execute(text(
+            f"INSERT INTO {HEADS} (ledger, stream, rows, digest) "
+            f"SELECT :ledger, {stream_sql(ledger, dialect)}, count(*), "
+            f"encode(sha256(convert_to(string_agg({canonical_sql(ledger, dialect)}, chr(29) "
+            f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') FROM {ledger.table} GROUP BY {_group_sql(ledger)}"),
+            {"ledger": ledger.table})
+        return result.rowcount
+    n = 0
+    batch: list[dict[str, Any]] = []
+    insert = text(f"INSERT INTO {HEADS} (ledger, stream, rows, digest) VALUES (:ledger, :stream, :rows, :digest)")
+    for stream, count, concat in _sqlite_stream_digests(conn, ledger):
+        batch.append({"ledger": ledger.table, "stream": stream, "rows": count,
+                      "digest": hashlib.sha256(concat.encode("utf-8")).hexdigest()})
+        if len(batch) >= 5000:
+            conn.execute(insert, batch)
+            n += len(batch)
+            batch = []
+    if batch:
+        conn.execute(insert, batch)
+        n += len(batch)
+    return n
+
+
+def _sqlite_stream_digests(conn: Connection, ledger: Ledger, *, with_heads: bool = False) -> Iterator[tuple]:
+    """(stream, rows, concatenated canonical rows[, head rows, head digest]) per stream, in one pass.
+
+    The inner ORDER BY matches the GROUP BY, so SQLite concatenates in id order; a stream
+    that does not match is recomputed exactly before anything is reported (``exact_digest``).
+    """
+    sql = (f"SELECT CAST(g AS TEXT) AS s, count(*) AS n, group_concat(c, char(29)) AS c FROM ("
+           f"SELECT {_group_sql(ledger)} AS g, {canonical_sql(ledger, 'sqlite')} AS c FROM {ledger.table} "
+           f"ORDER BY {_group_sql(ledger)}, \"{ledger.order}\") GROUP BY g")
+    if with_heads:
+        sql = (f"SELECT a.s, a.n, a.c, h.rows, h.digest FROM ({sql}) a "
+               f"LEFT JOIN {HEADS} h ON h.ledger = :ledger AND h.stream = a.s")
+    yield from conn.execute(text(sql), {"ledger": ledger.table})
+
+
+def exact_digest(conn: Connection, ledger: Ledger, stream: str) -> tuple[int, str]:
+    fix_text_settings(conn)
+    params: dict[str, Any] = {}
+    where = _filter(ledger, [stream], params)
+    rows = conn.execute(text(f"SELECT {canonical_sql(ledger, conn.dialect.name)} FROM {ledger.table} "
+                             f"WHERE {where} ORDER BY \"{ledger.order}\""), params).scalars().all()
+    return len(rows), digest(rows) if rows else ""
+
+
+# ---------------------------------------------------------------- verifying
+
+@dataclass(frozen=True)
+class BrokenSeal:
+    table: str
+    stream: str
+    rows_now: int
+    rows_sealed: int | None
+    why: str  # changed, missing_head, rows_lost
+
+
+def verify(conn: Connection, ledger: Ledger) -> Iterator[BrokenSeal]:
+    """Every stream of ``ledger`` whose rows do not match its head, computed where the data is."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        fix_text_settings(conn)
+        sql = (f"SELECT coalesce(a.stream, h.stream), coalesce(a.n, 0), h.rows, "
+               f"CASE WHEN h.stream IS NULL THEN 'missing_head' WHEN a.stream IS NULL THEN 'rows_lost' "
+               f"ELSE 'changed' END FROM ("
+               f"SELECT {stream_sql(ledger, dialect)} AS stream, count(*) AS n, "
+               f"encode(sha256(convert_to(string_agg({canonical_sql(ledger, dialect)}, chr(29) "
+               f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d FROM {ledger.table} "
+               f"GROUP BY {_group_sql(ledger)}) a "
+               f"FULL JOIN (SELECT stream, rows, digest FROM {HEADS} WHERE ledger = :ledger AND rows > 0) h "
+               f"ON h.stream = a.stream "
+               f"WHERE h.stream IS NULL OR a.stream IS NULL OR a.n <> h.rows OR a.d <> h.digest")
+        for stream, n, sealed, why in conn.execute(text(sql), {"ledger": ledger.table},
+                                                   execution_options={"stream_results": True}):
+            yield BrokenSeal(ledger.table, stream, n, sealed, why)
+        return
+    heads = text(f"SELECT rows, digest FROM {HEADS} WHERE ledger = :ledger AND stream = :stream")
+    suspects: list[tuple[str, int]] = []
+    for stream, count, concat, sealed, sealed_digest in _sqlite_stream_digests(conn, ledger, with_heads=True):
+        if sealed is None:
+            yield BrokenSeal(ledger.table, stream, count, None, "missing_head")
+        elif sealed != count or sealed_digest != hashlib.sha256(concat.encode("utf-8")).hexdigest():
+            suspects.append((stream, sealed))
+    for stream, sealed in suspects:  # recomputed in exact id order before it is reported
+        n, d = exact_digest(conn, ledger, stream)
+        head = conn.execute(heads, {"ledger": ledger.table, "stream": stream}).first()
+        if head.rows != n or head.digest != d:
+            yield BrokenSeal(ledger.table, stream, n, sealed, "changed")
+    yield from lost_streams(conn, ledger)
+
+
+def lost_streams(conn: Connection, ledger: Ledger) -> Iterator[BrokenSeal]:
+    """Sealed streams that have no rows left at all."""
+    key = f'(t."{ledger.stream}" / {ledger.bucket})' if ledger.bucket else f't."{ledger.stream}"'
+    if conn.dialect.name == "postgresql":
+        value = "CAST(h.stream AS BIGINT)" if ledger.bucket or _stream_is_int(ledger) else "h.stream"
+    else:
+        value = "CAST(h.stream AS INTEGER)" if ledger.bucket or _stream_is_int(ledger) else "h.stream"
+    lost = conn.execute(text(
+        f"SELECT h.stream, h.rows FROM {HEADS} h WHERE h.ledger = :ledger AND h.rows > 0 AND NOT EXISTS ("
+        f"SELECT 1 FROM {ledger.table} t WHERE {key} = {value})"), {"ledger": ledger.table})
+    for stream, sealed in lost:
+        yield BrokenSeal(ledger.table, stream, 0, sealed, "rows_lost")

@@ -1,0 +1,272 @@
+"""Tamper-evident ledgers: whatever a database owner does behind rma's back, ``rma check``
+finds it afterwards; SQLite's INSERT OR REPLACE is refused outright; and sealing never
+reports a legitimate ledger as broken, even with stations writing at the same moment."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from drivers.fixture_sim import FixtureSimulator
+from rma.cli import main
+from rma.core import services as core
+from rma.core.checks import check_ledgers, run_checks
+from rma.core.states import VisitState
+from rma.test_station import services as tests_
+from tests.factories import receive_unit, seed_basics
+
+FIRMWARE = "3.2.1"
+ANSWERS = {"display_red": "yes", "harness_id": "TH-0042"}
+
+
+def codes(db) -> list[str]:  # noqa: ANN001
+    return sorted(v.code for v in run_checks(db).violations)
+
+
+def _seeded(db):  # noqa: ANN001
+    seed_basics(db)
+    with db.uow() as uow:
+        core.add_user(uow, core.get_actor(uow, "admin"), username="tess", password="tess-pass",
+                      roles=[core.Role.TESTER])
+    return db
+
+
+@pytest.fixture
+def depot(db, rma_env):
+    return _seeded(db)
+
+
+@pytest.fixture
+def sqlite_depot(request, tmp_path, monkeypatch):
+    """The SQLite attacks (INSERT OR REPLACE, dropped triggers) on SQLite only."""
+    import shutil
+
+    from rma.db import Database
+
+    path = tmp_path / "rma.sqlite"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    monkeypatch.setenv("RMA_HOME", str(tmp_path))
+    monkeypatch.setenv("RMA_DATABASE_URL", f"sqlite:///{path}")
+    db = Database.from_url(f"sqlite:///{path}")
+    yield _seeded(db)
+    db.dispose()
+
+
+@pytest.fixture
+def pg_depot(request, tmp_path, monkeypatch):
+    """The PostgreSQL attacks (guard function, disabled triggers, replication role) on PostgreSQL only."""
+    from rma.db import Database
+    from tests.conftest import _fresh_pg
+
+    url = _fresh_pg(request)
+    monkeypatch.setenv("RMA_HOME", str(tmp_path))
+    monkeypatch.setenv("RMA_DATABASE_URL", url)
+    db = Database.from_url(url)
+    yield _seeded(db)
+    db.dispose()
+
+
+def awaiting_test(db, serial: str = "HU88000001") -> str:  # noqa: ANN001
+    tag = receive_unit(db, serial)
+    with db.uow() as uow:
+        lead = core.get_actor(uow, "lead")
+        for to in ("awaiting_bench", "in_repair", "awaiting_test"):
+            core.move_visit(uow, lead, tag, VisitState(to), "repaired")
+    return tag
+
+
+def failed_run(db) -> tuple[str, int]:  # noqa: ANN001
+    tag = awaiting_test(db)
+    with FixtureSimulator("head_unit", firmware=FIRMWARE, pace=False, faults=["dead_audio"]) as sim:
+        result = tests_.run_test(db, "tess", tag, port=sim.url, answers=ANSWERS, accessories_ok=True)
+    assert result.outcome.value == "fail"
+    return tag, result.run_id
+
+
+def test_a_ledger_written_through_rma_is_sealed_and_checks_clean(depot, capsys):
+    failed_run(depot)
+    assert codes(depot) == []
+    assert main(["check", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report == {"ok": True, "counts": {}, "violations": []}
+
+
+# ---------------------------------------------------------------- SQLite
+
+def test_sqlite_refuses_insert_or_replace_into_every_ledger(sqlite_depot):
+    depot = sqlite_depot
+    tag, run_id = failed_run(depot)
+    attempts = [
+        "INSERT OR REPLACE INTO returns_ledger (id, visit_id, at, actor_id, event, details) "
+        "SELECT id, visit_id, at, actor_id, 'forged', '{}' FROM returns_ledger LIMIT 1",
+        f"INSERT OR REPLACE INTO test_run_ends (run_id, outcome, failed_steps, checklist, ended_at) "
+        f"VALUES ({run_id}, 'pass', '[]', '{{}}', '2026-11-30 10:00:00.000000')",
+        # a new id but the same (run, seq): REPLACE would delete the failing step to make room
+        f"REPLACE INTO test_steps (run_id, seq, step_id, name, kind, limits, verdict, attempts, at, elapsed_ms) "
+        f"SELECT run_id, seq, step_id, name, kind, limits, 'pass', attempts, at, elapsed_ms FROM test_steps "
+        f"WHERE run_id = {run_id} AND verdict = 'fail'",
+    ]
+    for sql in attempts:
+        with pytest.raises(DBAPIError) as e, depot.engine.begin() as conn:
+            conn.execute(text(sql))
+        assert "append-only" in str(e.value)
+    with depot.uow(readonly=True) as uow:
+        assert tests_.show_run(uow, run_id)["outcome"] == "fail"
+    assert codes(depot) == []
+
+
+def test_sqlite_a_run_rewritten_with_the_guards_dropped_is_found(sqlite_depot):
+    depot = sqlite_depot
+    """The issue's case: a failed run's steps and end replaced by passing ones; `test show` says pass."""
+    tag, run_id = failed_run(depot)
+    with depot.engine.begin() as conn:
+        for t in ("test_steps", "test_run_ends", "returns_ledger"):
+            conn.execute(text(f"DROP TRIGGER {t}_no_update"))
+            conn.execute(text(f"DROP TRIGGER {t}_no_replace"))
+        conn.execute(text(f"UPDATE test_steps SET verdict = 'pass', message = NULL WHERE run_id = {run_id}"))
+        conn.execute(text(f"INSERT OR REPLACE INTO test_run_ends (run_id, outcome, failed_steps, checklist, ended_at) "
+                          f"SELECT run_id, 'pass', '[]', checklist, ended_at FROM test_run_ends WHERE run_id = {run_id}"))
+        conn.execute(text("UPDATE returns_ledger SET details = '{}' WHERE event = 'opened'"))
+        # … and puts the guards back as they were, so that they look untouched
+        from rma.core.guards import sqlite_replace_trigger, sqlite_trigger, table_keys
+        from rma.core.models import Base
+
+        for t in ("test_steps", "test_run_ends", "returns_ledger"):
+            conn.execute(text(sqlite_trigger(t, "update")))
+            conn.execute(text(sqlite_replace_trigger(t, table_keys(Base.metadata.tables[t]))))
+    with depot.uow(readonly=True) as uow:
+        assert tests_.show_run(uow, run_id)["outcome"] == "pass"  # the forgery reads well…
+        found = check_ledgers(uow)
+    tampered = {v.ledger for v in found if v.code == "ledger_tampered"}
+    assert tampered == {"test_steps", "test_run_ends", "returns_ledger"}  # …and is found everywhere it went
+    assert not [v for v in found if v.code.startswith("ledger_guard") or v.code == "ledger_unguarded"]
+
+
+def test_sqlite_a_dropped_or_rewritten_guard_is_reported(sqlite_depot):
+    depot = sqlite_depot
+    receive_unit(depot, "HU88000009")
+    with depot.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+        conn.execute(text("DROP TRIGGER returns_ledger_no_update"))
+        conn.execute(text("CREATE TRIGGER returns_ledger_no_update BEFORE UPDATE ON returns_ledger WHEN 0 "
+                          "BEGIN SELECT RAISE(ABORT, 'returns_ledger is append-only: UPDATE refused'); END"))
+    assert codes(depot) == ["ledger_guard_altered", "ledger_unguarded"]
+
+
+def test_deleted_rows_and_forged_rows_are_found(depot):
+    tag = receive_unit(depot, "HU88000002")
+    other = receive_unit(depot, "HU88000003")
+    with depot.uow() as uow:
+        core.move_visit(uow, core.get_actor(uow, "lead"), tag, VisitState.AWAITING_BENCH, "checked in")
+    with depot.engine.begin() as conn:
+        _switch_guards(conn, "returns_ledger", on=False)
+        # the last move of one visit vanishes, its state put back to match…
+        conn.execute(text("DELETE FROM returns_ledger WHERE id = (SELECT max(id) FROM returns_ledger)"))
+        conn.execute(text("UPDATE visits SET state = 'received', version = version + 1 WHERE tag = :t"), {"t": tag})
+        # …and a plausible row appears on another
+        conn.execute(text("INSERT INTO returns_ledger (visit_id, at, actor_id, event, from_state, to_state, details) "
+                          "SELECT visit_id, at, actor_id, 'manual_move', 'received', 'awaiting_bench', '{}' "
+                          "FROM returns_ledger WHERE visit_id = (SELECT id FROM visits WHERE tag = :t)"), {"t": other})
+        conn.execute(text("UPDATE visits SET state = 'awaiting_bench', version = version + 1 WHERE tag = :t"),
+                     {"t": other})
+        _switch_guards(conn, "returns_ledger", on=True)
+    found = run_checks(depot).violations
+    assert [v.code for v in found] == ["ledger_tampered", "ledger_tampered"]
+    assert {v.subject.split()[-1] for v in found} == {_visit_id(depot, tag), _visit_id(depot, other)}
+
+
+def _visit_id(db, tag: str) -> str:  # noqa: ANN001
+    with db.engine.connect() as conn:
+        return str(conn.execute(text("SELECT id FROM visits WHERE tag = :t"), {"t": tag}).scalar())
+
+
+def _switch_guards(conn, table: str, *, on: bool) -> None:  # noqa: ANN001
+    if conn.dialect.name == "postgresql":
+        for what in ("update", "delete"):
+            conn.execute(text(f"ALTER TABLE {table} {'ENABLE ALWAYS' if on else 'DISABLE'} TRIGGER {table}_no_{what}"))
+        return
+    from rma.core.guards import sqlite_trigger
+
+    for what in ("update", "delete"):
+        conn.execute(text(sqlite_trigger(table, what) if on else f"DROP TRIGGER {table}_no_{what}"))
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+@pytest.mark.postgres
+def test_pg_a_replaced_guard_function_is_reported_and_the_edit_it_let_through_too(pg_depot):
+    depot = pg_depot
+    tag, run_id = failed_run(depot)
+    with depot.engine.begin() as conn:
+        conn.execute(text("CREATE OR REPLACE FUNCTION rma_refuse_ledger_change() RETURNS trigger AS $$ "
+                          "BEGIN RETURN NEW; END; $$ LANGUAGE plpgsql"))
+        conn.execute(text(f"UPDATE test_run_ends SET outcome = 'pass', failed_steps = '[]' WHERE run_id = {run_id}"))
+    with depot.uow(readonly=True) as uow:
+        assert tests_.show_run(uow, run_id)["outcome"] == "pass"
+    assert codes(depot) == ["ledger_guard_altered", "ledger_tampered", "test_pass_with_bad_steps"]
+
+
+@pytest.mark.postgres
+def test_pg_a_disabled_trigger_is_reported(pg_depot):
+    depot = pg_depot
+    receive_unit(depot, "HU88000004")
+    with depot.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE returns_ledger DISABLE TRIGGER returns_ledger_no_update"))
+        conn.execute(text("UPDATE returns_ledger SET details = '{\"reason\": \"forged\"}'"))
+        conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_delete"))
+    assert codes(depot) == ["ledger_guard_disabled", "ledger_guard_disabled", "ledger_tampered"]
+
+
+@pytest.mark.postgres
+def test_pg_a_replication_session_is_still_refused_and_a_demoted_trigger_is_found(pg_depot):
+    depot = pg_depot
+    receive_unit(depot, "HU88000005")
+    with pytest.raises(DBAPIError) as e, depot.engine.begin() as conn:
+        conn.execute(text("SET session_replication_role = replica"))
+        conn.execute(text("UPDATE returns_ledger SET event = 'forged'"))
+    assert "append-only" in str(e.value)
+    with depot.engine.begin() as conn:  # the owner demotes the triggers to ordinary ones first
+        conn.execute(text("ALTER TABLE returns_ledger ENABLE TRIGGER returns_ledger_no_delete"))
+        conn.execute(text("SET session_replication_role = replica"))
+        conn.execute(text("DELETE FROM returns_ledger WHERE event = 'opened'"))
+    assert codes(depot) == ["ledger_guard_disabled", "ledger_tampered", "visit_without_ledger"]
+
+
+# ---------------------------------------------------------------- no false alarms under concurrency
+
+def _append_events(url: str, tag: str, barrier, n: int, results) -> None:  # noqa: ANN001
+    from rma.core.ledger import record_visit_event
+    from rma.db import Database
+
+    db = Database.from_url(url)
+    with db.uow(readonly=True) as uow:
+        core.get_actor(uow, "lead")
+    barrier.wait()
+    done = 0
+    for i in range(n):
+        with db.uow() as uow:
+            visit = core.find_visit(uow, tag)
+            record_visit_event(uow, visit, core.get_actor(uow, "lead"), "note", details={"n": i})
+            done += 1
+    db.dispose()
+    results.put(done)
+
+
+def test_stations_writing_the_same_and_other_streams_at_once_leave_every_seal_whole(depot, db_url):
+    tags = [receive_unit(depot, f"HU8800001{i}") for i in range(2)]
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    # two processes on the same visit, two on another: 4 × 15 events
+    procs = [ctx.Process(target=_append_events, args=(db_url, tags[i // 2], barrier, 15, results)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert sorted(results.get(timeout=5) for _ in procs) == [15, 15, 15, 15]
+    with depot.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM returns_ledger WHERE event = 'note'")).scalar() == 60
+    assert codes(depot) == []
