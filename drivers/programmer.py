@@ -175,8 +175,7 @@ class ProgrammerError(Exception):
         self.template = template
         self.address = address
         self.params = params
-        if address is not None:
-            self.params.setdefault("address", f"0x{address:08X}")
+        self.params.setdefault("address", "?" if address is None else f"0x{address:08X}")
         self.written: int | None = None
         super().__init__(self.message)
 
@@ -199,8 +198,6 @@ class ProgrammerRefused(ProgrammerError):
             if params.get(name) is None:
                 params[name] = default
         params["detail"] = detail or "-"
-        if address is None:
-            params["address"] = "?"
         try:
             nak = Nak(nak)
         except ValueError:
