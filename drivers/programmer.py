@@ -532,6 +532,8 @@ class Request:
     seq: int = -1
     attempts: int = 0  # resends after corruption or loss
     silences: int = 0  # resends after silence
+    sent: float = 0.0  # when it was (last) sent
+    busy: int = 0  # BUSY frames received for it
     deadline: float = 0.0  # a reply or BUSY is due by then
     ceiling: float = 0.0  # never wait beyond this, BUSY or not
     socket: int | None = None  # for messages
@@ -582,6 +584,7 @@ class RequestWindow:
         while self._seq in busy:
             self._seq = (self._seq + 1) & 0xFF
         request.seq = self._seq
+        request.sent = now
         frame = encode_frame(request.seq, request.command, request.payload)
         wire_end = max(now, self._wire_free) + len(frame) * self.byte_time
         self._wire_free = wire_end
@@ -611,6 +614,7 @@ class RequestWindow:
         for request in self.pending:
             request.deadline = max(request.deadline, min(now + self.timeout, request.ceiling))
         if frame.kind == BUSY:
+            target.busy += 1
             return [], to_send
         self.pending.popleft()
         if frame.kind == NAK:
@@ -637,9 +641,9 @@ class RequestWindow:
         request = min(overdue, key=lambda r: r.deadline)
         what = command_name(request.command)
         error: ProgrammerTimeout | None = None
-        if now >= request.ceiling and request.work_s > 0:
+        if request.busy and now >= request.ceiling:
             error = ProgrammerTimeout("the programmer was still busy with {command} after {seconds:.0f} s",
-                                      command=what, seconds=request.ceiling - request.deadline + self.timeout)
+                                      command=what, seconds=now - request.sent)
         elif request.silences >= self.silent_retries:
             if partial:
                 error = ProgrammerTimeout("no complete reply to {command} within {timeout:g} s: half a frame "
