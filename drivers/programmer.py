@@ -563,6 +563,7 @@ class RequestWindow:
         self.silent_retries = silent_retries
         self.pending: deque[Request] = deque()
         self.stale: list[Frame] = []  # replies to requests no longer in flight, since the last reset
+        self.echoes = 0  # requests heard back, since the last reset
         self.resent = 0  # frames sent again, ever
         self._seq = 0
         self._wire_free = 0.0
@@ -570,6 +571,7 @@ class RequestWindow:
     def reset(self) -> None:
         self.pending.clear()
         self.stale = []
+        self.echoes = 0
         self._wire_free = 0.0
 
     def accepts(self, request: Request) -> bool:
@@ -601,8 +603,11 @@ class RequestWindow:
 
         Raises :class:`ProgrammerRefused` for a NAK other than bad_crc.
         """
+        if frame.kind == REQUEST:
+            self.echoes += 1  # our own request came back: a loopback, or a line that echoes
+            return [], []
         target = next((r for r in self.pending if r.seq == frame.seq), None)
-        if target is None or frame.kind == REQUEST or frame.command != target.command:
+        if target is None or frame.command != target.command:
             self.stale.append(frame)
             return [], []
         to_send: list[bytes] = []
@@ -653,6 +658,9 @@ class RequestWindow:
                 error = ProgrammerWrongReply("no reply to {command} within {timeout:g} s; the programmer answered "
                                              "other requests instead (it is lagging behind)", command=what,
                                              timeout=self.timeout)
+            elif self.echoes:
+                error = ProgrammerTimeout("no reply to {command} within {timeout:g} s; the line only echoed the "
+                                          "requests back (a loopback?)", command=what, timeout=self.timeout)
             else:
                 error = ProgrammerTimeout("no reply from the programmer to {command} within {timeout:g} s, "
                                           "asked {times} times", command=what, timeout=self.timeout,
@@ -1079,7 +1087,7 @@ class SerialProgrammer(Programmer):
                 self._needs_resync = True
                 raise
             finally:
-                window.stale = []
+                window.stale, window.echoes = [], 0
 
     def _send(self, frame: bytes) -> None:
         try:
