@@ -547,8 +547,8 @@ class RequestWindow:
     moment :meth:`deadline` passes in silence (:meth:`on_silence`); each returns the frames
     to send again. Deadlines: a request's wire time (at ``byte_time`` a byte) plus its
     reply's plus ``timeout``; any reply or BUSY to a request in flight gives every request
-    in flight ``timeout`` more, up to its ceiling (the deadline plus the work of everything
-    ahead of it).
+    in flight ``timeout`` more, up to its ceiling (the deadline plus the longest its own work
+    and the work of everything ahead of it may take).
     """
 
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES,
@@ -839,10 +839,11 @@ class Programmer(ABC):
             digest = self.hash(base, len(image))
             if digest != expected:
                 address = self._first_bad_address(image, base)
-                shown = f"0x{address:08X}" if address is not None else "nowhere on a second look"
-                raise VerifyFailed("verify failed in socket {socket}: the chip's SHA-256 of the range differs from "
-                                   "the image's; first bad address {first}", address=address,
-                                   socket=socket if socket is not None else "?", first=shown,
+                template = ("verify failed in socket {socket}: the chip's SHA-256 of the range differs from the "
+                            "image's; first bad address {address}" if address is not None else
+                            "verify failed in socket {socket}: the chip's SHA-256 of the range differs from the "
+                            "image's, but no byte differed when read back (a flaky cell?)")
+                raise VerifyFailed(template, address=address, socket=socket if socket is not None else "?",
                                    expected=expected.hex(), actual=digest.hex())
             finished = time.monotonic()
             if progress is not None:
@@ -997,8 +998,9 @@ class SerialProgrammer(Programmer):
                 yield Request(Command.ERASE, range_payload(address, erase_length),
                               work_s=_erase_seconds(erase_length), barrier=True)
             for offset in range(0, len(data), BLOCK):
-                yield Request(Command.WRITE, struct.pack("<I", address + offset) + data[offset : offset + BLOCK],
-                              work_s=WRITE_S_PER_BLOCK, tag=len(data[offset : offset + BLOCK]))
+                block = data[offset : offset + BLOCK]
+                yield Request(Command.WRITE, struct.pack("<I", address + offset) + block, work_s=WRITE_S_PER_BLOCK,
+                              tag=len(block))
 
         def answered(request: Request, payload: bytes) -> None:
             nonlocal done

@@ -206,6 +206,8 @@ def test_write_protect_is_caught_by_verify_with_the_first_bad_address(make_sim, 
     error, _ = failing(programmer.program, bytes(data), socket=1)
     assert isinstance(error, VerifyFailed) and error.code == "programmer_verify_failed"
     assert error.address == 300 and "first bad address 0x0000012C" in error.message
+    assert error.params["expected"] == hashlib.sha256(data).hexdigest()
+    assert error.params["actual"] == hashlib.sha256(b"\xff" * len(data)).hexdigest()  # what the chip holds
     assert error.written == len(data)  # every block was acknowledged: only the verify saw it
     assert sim.contents(1) == b"\xff" * (2 * 1024 * KiB)
     assert programmer.program(bytes(data), socket=2).size == len(data)  # socket 2 is not protected

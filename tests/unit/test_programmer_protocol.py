@@ -475,6 +475,21 @@ def test_with_chip_time_a_long_erase_says_busy_every_quarter_second():
     assert sent[-1].at == pytest.approx(1.0 + 16 * 0.150) and frames_of(sent[-1].data)[0].kind == OK
 
 
+def test_a_request_hit_by_noise_on_its_way_is_refused_bad_crc_sent_again_and_written():
+    programmer = SimulatedProgrammer(pace=False)
+    window = make_window()
+    one(programmer, 200, Command.SELECT, b"\x01")
+    block = Request(Command.WRITE, struct.pack("<I", 0x1000) + b"firmware" * 512)
+    frame = bytearray(window.send(block, 0.0))
+    frame[100] ^= 0x08  # noise on the way to the programmer
+    [nak] = frames_of(b"".join(t.data for t in programmer.receive(bytes(frame), 0.0)))
+    done, again = window.on_frame(nak, 0.01)
+    assert done == [] and len(again) == 1 and block.attempts == 1
+    [reply] = frames_of(b"".join(t.data for t in programmer.receive(again[0], 0.02)))
+    assert window.on_frame(reply, 0.03) == ([(block, b"")], [])
+    assert programmer.contents(1)[0x1000 : 0x1000 + 4096] == b"firmware" * 512
+
+
 def test_the_simulated_programmer_keeps_its_chips_across_sessions():
     programmer = SimulatedProgrammer(pace=False)
     one(programmer, 1, Command.SELECT, b"\x02")
