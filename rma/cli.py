@@ -293,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rma.test_station.cli import register as register_test_station
 
     register_test_station(sub)
+    from rma.programming.cli import register as register_programming
+
+    register_programming(sub)
     return p
 
 

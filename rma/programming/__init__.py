@@ -1,0 +1,1 @@
+"""Programming: firmware registry, unit reflash, IC batch jobs, programming ledger (so far: the simulator command)."""
