@@ -400,6 +400,16 @@ def test_adding_a_template_is_adding_a_file(tmp_path):
     assert load_template_file(tmp_path / "bin_small.toml") == template
 
 
+def test_an_edited_template_is_read_again_and_a_broken_edit_is_refused(tmp_path):
+    path = write(tmp_path, "bin_small.toml", GOOD)
+    assert render(load_template_file(path), {"code": "B-17"}, 203).size == (320, 160)
+    path.write_text(GOOD.replace("width_mm = 40", "width_mm = 45"), encoding="utf-8")
+    assert render(load_template("bin_small", directory=tmp_path), {"code": "B-17"}, 203).size == (360, 160)
+    path.write_text(GOOD.replace("[fields]", "[fields"), encoding="utf-8")
+    with pytest.raises(LabelError, match="not valid TOML"):
+        load_template("bin_small", directory=tmp_path)
+
+
 @pytest.mark.parametrize("change, reason", [
     (lambda t: t.replace("width_mm = 40", "width_mm = 40\nwidht = 3"), "unknown key 'widht'"),
     (lambda t: t.replace("[fields]", "[fields"), "not valid TOML"),
