@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rma import __version__, config
-from rma.clikit import JSON_FLAG, Context, Parser, add_command as cmd, read_password
+from rma.clikit import JSON_FLAG, Context, Parser, read_password
+from rma.clikit import add_command as cmd
 from rma.errors import DomainError
 
 # ---------------------------------------------------------------- commands
@@ -285,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rma.test_station.cli import register as register_test_station
 
     register_test_station(sub)
+    from rma.station.cli import register as register_station
+
+    register_station(sub)
     return p
 
 

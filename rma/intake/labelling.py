@@ -89,11 +89,16 @@ def reprint_unit_label(uow: UnitOfWork, actor: User, tag: str) -> LabelJob:
     return queue_unit_label(uow, actor, find_visit(uow, tag))
 
 
-def _printer_settings() -> dict[str, Any]:
+def printer_settings() -> dict[str, Any]:
+    """This station's ``[printer]`` table (see ``labels.printer_from_settings``); without one,
+    PNG files in ``$RMA_HOME/printed-labels``."""
     settings = dict(config.station_settings().printer or DEFAULT_PRINTER)
     if settings.get("kind") == "folder" and not settings.get("path"):
         settings["path"] = str(config.rma_home() / "printed-labels")
     return settings
+
+
+_printer_settings = printer_settings  # print_job's name for it
 
 
 def _render(template: str, fields: dict[str, Any], dpi: int):  # noqa: ANN202
