@@ -158,7 +158,7 @@ def register() -> None:
                     field.value = ""
                 roles.value = []
 
-        _station_section()
+        await _station_section()
 
         ui.label(_("Users")).classes("text-2xl font-semibold")
         user_list = ui.column().classes("w-full")
@@ -187,9 +187,9 @@ def register() -> None:
         _import_section(user)
 
 
-def _station_section() -> None:
-    """What this station PC lacks (rma.station.checks): a font, a printer, a port. Filled in after
-    the page is shown, since a printer that is off takes a second to say nothing."""
+async def _station_section() -> None:
+    """What this station PC lacks (rma.station.checks): a font, a printer, a port. Checked as the
+    page is built (a printer that is off costs at most a second), and again on request."""
     section_title(_("This station"))
     with ui.card().classes("w-full gap-2").props("flat bordered data-testid=station-check"):
         found = ui.column().classes("w-full gap-2")
@@ -216,7 +216,7 @@ def _station_section() -> None:
         again.enable()
 
     again.on_click(check)
-    ui.timer(0.05, check, once=True)
+    await check()
 
 
 def _import_section(user: SessionUser) -> None:
