@@ -9,7 +9,9 @@ warranty mark, Chinese model name, date) rendered and encoded as PNG, which is w
 to the folder printer costs; (c) the ratio. Each of the N rounds uses a new tag and times
 (a) and (b) back to back, so a busy machine slows both alike. Prints median and p95 in ms.
 
-``measure(n, dpis)`` returns the figures for another benchmark to print (``benchmarks/intake.py``).
+``measure(n, dpis)`` returns the figures for another benchmark to print, and ``report()`` the
+table: ``from benchmarks.labels import measure, report`` with the repository root on
+``sys.path`` (this file's name is also the package's: never put ``benchmarks/`` itself first).
 """
 
 from __future__ import annotations
