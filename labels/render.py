@@ -12,6 +12,7 @@ import enum
 import io
 import re
 import threading
+import zlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Mapping, Sequence
@@ -39,7 +40,6 @@ SHEET_GAP_MM = 3.0
 _ASCENT_EM = 0.88  # top of the ideographic em box above the baseline (descent 0.12)
 _FRAME_LINE_MM = 0.25
 _ELLIPSIS = "…"
-PNG_COMPRESS_LEVEL = 1
 TEXT_TILE_CACHE = 1024  # fitted texts kept per process (a few kB each)
 _FALSE_WORDS = {"", "0", "false", "no", "off", "n", "none"}
 _FREETYPE = threading.Lock()  # the cached fonts are shared; FreeType faces are not thread-safe
@@ -109,8 +109,9 @@ def to_png(image: Image.Image) -> bytes:
     """The label as PNG bytes (1-bit, with its dpi recorded)."""
     dpi = _dpi_of(image, None)
     buf = io.BytesIO()
-    # zlib level 1: a 50 × 30 mm label is ~2.3 kB instead of 1.9 kB, encoded in 0.3 ms instead of 4.8 ms
-    _one_bit(image).save(buf, "PNG", dpi=(dpi, dpi), compress_level=PNG_COMPRESS_LEVEL)
+    # zlib's run-length strategy suits a 1-bit label (long runs of white): a 50 × 30 mm label at
+    # 203 dpi is 2.1 kB in 0.35 ms, where optimize=True made 1.9 kB in 4.4 ms (and level 1 2.3 kB in 0.39 ms)
+    _one_bit(image).save(buf, "PNG", dpi=(dpi, dpi), compress_level=6, compress_type=zlib.Z_RLE)
     return buf.getvalue()
 
 
