@@ -11,17 +11,27 @@ Data in, label out::
     printer.print_labels([image])      # PrinterError if it did not take it: keep it queued
 
 Templates are TOML files in ``labels/templates/`` (see ``labels.template`` for the format);
-the shipped ones are ``unit_tag`` (50 × 30 mm), ``parcel`` (100 × 60 mm) and ``part_bin``
-(70 × 40 mm).
+the shipped ones are ``unit_tag`` (50 × 30 mm), ``parcel`` (a received parcel, 100 × 60 mm),
+``parcel_out`` (a parcel sent to a customer, 100 × 60 mm) and ``part_bin`` (70 × 40 mm).
 """
 
 from labels.errors import LabelError, PrinterError
 from labels.fonts import FontFace, find_cjk_font
 from labels.printers import (
-    CupsPrinter, FolderPrinter, Printer, RawTcpPrinter, encode_labels, printer_from_settings,
+    CupsPrinter,
+    FolderPrinter,
+    Printer,
+    RawTcpPrinter,
+    encode_labels,
+    printer_from_settings,
 )
 from labels.render import label_size, mm_to_dots, render, to_pdf, to_png, to_zpl
-from labels.template import Template, available_templates, load_template, load_template_file
+from labels.template import (
+    Template,
+    available_templates,
+    load_template,
+    load_template_file,
+)
 
 __all__ = [
     "CupsPrinter", "FolderPrinter", "FontFace", "LabelError", "Printer", "PrinterError",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -120,13 +121,8 @@ def font_set(face: FontFace) -> FontSet:
 
 def missing_glyphs(face: FontFace, text: str) -> list[str]:
     """The characters of ``text`` that ``face`` would draw as its 'missing glyph' box."""
-    seen: list[str] = []
-    for ch in dict.fromkeys(text):
-        if _is_invisible(ch):
-            continue
-        if _glyph_is_missing(face, ch):
-            seen.append(ch)
-    return seen
+    stamp = file_stamp(face.path)
+    return [ch for ch in dict.fromkeys(text) if not _is_invisible(ch) and _glyph_missing_in(face, ch, stamp)]
 
 
 def require_glyphs(face: FontFace, text: str) -> None:
@@ -140,10 +136,34 @@ def require_glyphs(face: FontFace, text: str) -> None:
         )
 
 
-@lru_cache(maxsize=256)
 def load_font(face: FontFace, size_px: int) -> ImageFont.FreeTypeFont:
-    """The face at ``size_px`` pixels per em (cached: a CJK collection is 20 MB)."""
+    """The face at ``size_px`` pixels per em: loaded once per process (a CJK collection is
+    20 MB), and again when the file changes (a package upgrade replaced it)."""
+    return _load_font(face, size_px, file_stamp(face.path))
+
+
+@lru_cache(maxsize=256)
+def _load_font(face: FontFace, size_px: int, _stamp: tuple[int, int, int]) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(face.path), size_px, index=face.index)
+
+
+def file_stamp(path: Path) -> tuple[int, int, int]:
+    """What changes when a font file is replaced (inode, size, mtime); looked at most once a second."""
+    now = time.monotonic()
+    seen = _STAMPS.get(path)
+    if seen is not None and now - seen[0] < _STAMP_TTL_S:
+        return seen[1]
+    try:
+        st = path.stat()
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = (0, 0, 0)  # ImageFont.truetype says what is wrong with it
+    _STAMPS[path] = (now, stamp)
+    return stamp
+
+
+_STAMPS: dict[Path, tuple[float, tuple[int, int, int]]] = {}
+_STAMP_TTL_S = 1.0
 
 
 def _is_invisible(ch: str) -> bool:
@@ -151,8 +171,8 @@ def _is_invisible(ch: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _glyph_is_missing(face: FontFace, ch: str) -> bool:
-    font = load_font(face, 32)
+def _glyph_missing_in(face: FontFace, ch: str, stamp: tuple[int, int, int]) -> bool:
+    font = _load_font(face, 32, stamp)
     mask = font.getmask(ch)
     if mask.getbbox() is None:
         return True  # a visible character that draws nothing is as bad as a box

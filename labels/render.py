@@ -12,6 +12,8 @@ import enum
 import io
 import re
 import threading
+import zlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Mapping, Sequence
 
@@ -21,7 +23,13 @@ from labels import fonts
 from labels.code128 import code128_modules, draw_bars, fit_code128
 from labels.errors import LabelError
 from labels.template import (
-    FRAME_PADDING_MM, LINE_SPACING, BarcodeElement, Box, RuleElement, Template, TextElement,
+    FRAME_PADDING_MM,
+    LINE_SPACING,
+    BarcodeElement,
+    Box,
+    RuleElement,
+    Template,
+    TextElement,
     load_template,
 )
 
@@ -32,6 +40,7 @@ SHEET_GAP_MM = 3.0
 _ASCENT_EM = 0.88  # top of the ideographic em box above the baseline (descent 0.12)
 _FRAME_LINE_MM = 0.25
 _ELLIPSIS = "…"
+TEXT_TILE_CACHE = 1024  # fitted texts kept per process (a few kB each)
 _FALSE_WORDS = {"", "0", "false", "no", "off", "n", "none"}
 _FREETYPE = threading.Lock()  # the cached fonts are shared; FreeType faces are not thread-safe
 
@@ -100,7 +109,9 @@ def to_png(image: Image.Image) -> bytes:
     """The label as PNG bytes (1-bit, with its dpi recorded)."""
     dpi = _dpi_of(image, None)
     buf = io.BytesIO()
-    _one_bit(image).save(buf, "PNG", dpi=(dpi, dpi), optimize=True)
+    # zlib's run-length strategy suits a 1-bit label (long runs of white): a 50 × 30 mm label at
+    # 203 dpi is 2.1 kB in 0.35 ms, where optimize=True made 1.9 kB in 4.4 ms (and level 1 2.3 kB in 0.39 ms)
+    _one_bit(image).save(buf, "PNG", dpi=(dpi, dpi), compress_level=6, compress_type=zlib.Z_RLE)
     return buf.getvalue()
 
 
@@ -140,12 +151,14 @@ def to_zpl(image: Image.Image, *, copies: int = 1) -> bytes:
     bitmap = _one_bit(image)
     width, height = bitmap.size
     row_bytes = (width + 7) // 8
-    # Pillow packs mode '1' MSB-first with 1 = white; ZPL wants 1 = black: invert, padding stays 0
-    black_is_one = (
-        bitmap.convert("L").point(lambda v: 255 - v).convert("1", dither=Image.Dither.NONE).tobytes()
-    )
     total = row_bytes * height
-    assert len(black_is_one) == total
+    # Pillow packs mode '1' MSB-first with 1 = white; ZPL wants 1 = black: invert every dot, and
+    # keep the padding bits at the end of each row 0 (one big-integer XOR/AND, no pass per dot)
+    white_is_one = bitmap.tobytes()
+    assert len(white_is_one) == total
+    spare = row_bytes * 8 - width
+    dots = int.from_bytes((b"\xff" * (row_bytes - 1) + bytes([0xFF << spare & 0xFF])) * height, "big")
+    black_is_one = ((int.from_bytes(white_is_one, "big") ^ dots) & dots).to_bytes(total, "big")
     quantity = f"^PQ{copies}" if copies > 1 else ""
     return (
         f"^XA^PW{width}^LL{height}^FO0,0^GFA,{total},{total},{row_bytes},"
@@ -297,7 +310,22 @@ def _place_lines(
 ) -> None:
     """Fit ``text`` in ``box``: shrink from ``size_px`` to ``min_px``, then cut with … or refuse."""
     left, top, right, bottom = box
-    width, height = right - left, bottom - top
+    tile = _text_tile(text, face, fonts.file_stamp(face.path), size_px, right - left, bottom - top, dpi, min_px,
+                      align, inverse, lines, ellipsis, stroke, where)
+    image.paste(tile, (left, top))
+
+
+@lru_cache(maxsize=TEXT_TILE_CACHE)
+def _text_tile(
+    text: str, face: fonts.FontFace, _stamp: tuple[int, int, int], size_px: int, width: int, height: int,
+    dpi: int, min_px: int, align: str, inverse: bool, lines: int, ellipsis: bool, stroke: int, where: str,
+) -> Image.Image:
+    """The 1-bit tile of ``text`` fitted in a box of ``width`` × ``height`` dots.
+
+    A pure function of its arguments (``_stamp`` changes with the font file), so a text that
+    recurs (a model name, a warranty mark, today's date) is shaped and drawn once per process.
+    Nobody draws on a tile: it is only pasted.
+    """
     chosen: list[str] | None = None
     size = size_px
     for size in range(size_px, min_px - 1, -1):
@@ -329,8 +357,7 @@ def _place_lines(
         draw.text((x, baseline), line, font=font, fill=ink, anchor=anchor,
                   stroke_width=stroke, stroke_fill=ink)
         baseline += pitch
-    image.paste(tile.point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE),
-                (left, top))
+    return tile.convert("1", dither=Image.Dither.NONE)  # no dither: grey ≥ 128 is white
 
 
 def _block_height(size: int, lines: int) -> int:
@@ -422,4 +449,4 @@ def _dpi_of(image: Image.Image, dpi: int | None) -> int:
 def _one_bit(image: Image.Image) -> Image.Image:
     if image.mode == "1":
         return image
-    return image.convert("L").point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE)
+    return image.convert("L").convert("1", dither=Image.Dither.NONE)  # grey ≥ 128 is white

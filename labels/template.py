@@ -49,8 +49,10 @@ The format (see ``unit_tag.toml`` for a full example)::
 
 from __future__ import annotations
 
+import os
 import re
 import string
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,12 +181,34 @@ def load_template(name: str, directory: Path = TEMPLATES_DIR) -> Template:
 
 
 def load_template_file(path: str | Path) -> Template:
-    """Load and check the template at ``path``; a bad file raises ``LabelError`` naming it and why."""
+    """Load and check the template at ``path``; a bad file raises ``LabelError`` naming it and why.
+
+    A file is parsed once per process and again only when its bytes change: every label
+    reads the (small) file, but only an edited template is parsed and checked again.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise LabelError(f"template {path}: cannot be read: {exc.strerror or exc}", code="bad_template") from exc
+    key = str(path) if path.is_absolute() else f"{os.getcwd()}\0{path}"  # a relative font path depends on it
+    cached = _PARSED.get(key)
+    if cached is not None and cached[0] == raw:
+        return cached[1]
+    template = _load(path, raw)
+    with _PARSED_LOCK:
+        if len(_PARSED) >= _PARSED_MAX and key not in _PARSED:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = (raw, template)
+    return template
+
+
+_PARSED: dict[str, tuple[bytes, Template]] = {}  # path → (the bytes it was parsed from, the template)
+_PARSED_LOCK = threading.Lock()
+_PARSED_MAX = 64
+
+
+def _load(path: Path, raw: bytes) -> Template:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -296,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rma.programming.cli import register as register_programming
 
     register_programming(sub)
+    from rma.station.cli import register as register_station
+
+    register_station(sub)
     return p
 
 

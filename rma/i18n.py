@@ -509,6 +509,37 @@ ZH: dict[str, str] = {
     "Shipment records imported.": "出厂发货记录已导入。",
     "Choose the sender (customer) first.": "请先选择寄件客户。",
     "The file is too large: at most {mb} MB.": "文件太大：最大 {mb} MB。",
+    # --- admin: this station's self-check (rma/station/checks.py MESSAGES)
+    "This station": "本工位",
+    "Check again": "重新检查",
+    "Checking this station…": "正在检查本工位…",
+    "Everything this station needs is in place: a font for Chinese labels, the label printer, and the ports named "
+    "in rma.toml.": "本工位所需一切就绪：中文标签字体、标签打印机以及 rma.toml 中配置的端口。",
+    "No font for Chinese text: labels cannot be printed. Install the Debian package {package} "
+    "(./scripts/run installs it).": "没有中文字体：无法打印标签。请安装 Debian 软件包 {package}（./scripts/run 会自动安装）。",
+    "The [printer] settings in rma.toml are not usable: {reason}": "rma.toml 中的 [printer] 设置无法使用：{reason}",
+    "Label printer {printer} refuses the connection: is it switched on, and is {port} its raw port?":
+        "标签打印机 {printer} 拒绝连接：打印机是否已开机？{port} 是否是它的原始数据端口？",
+    "Label printer {printer} does not answer within {seconds} s: is it switched on and on the network?":
+        "标签打印机 {printer} 在 {seconds} 秒内无应答：打印机是否已开机并已接入网络？",
+    "Label printer {printer} cannot be reached: {reason}": "无法连接标签打印机 {printer}：{reason}",
+    "Labels cannot be saved in the folder {path}: {reason}": "无法将标签保存到文件夹 {path}：{reason}",
+    "The print command {command} is not installed: install the Debian package cups-client.":
+        "未安装打印命令 {command}：请安装 Debian 软件包 cups-client。",
+    "The test fixture port {port} does not exist: is the fixture plugged in?": "测试夹具端口 {port} 不存在：夹具是否已连接？",
+    "The test fixture port {port} may not be opened by this user: add the user to the group {group}.":
+        "当前用户无权打开测试夹具端口 {port}：请把该用户加入 {group} 组。",
+    "The test fixture port {port} is not usable: {reason}": "测试夹具端口 {port} 无法使用：{reason}",
+    "The test fixture port {port} is neither a device path nor a socket://host:port address.":
+        "测试夹具端口 {port} 既不是设备路径，也不是 socket://主机:端口 地址。",
+    "The scanner port {port} does not exist: is the scanner plugged in?": "扫描枪端口 {port} 不存在：扫描枪是否已连接？",
+    "The scanner port {port} may not be opened by this user: add the user to the group {group}.":
+        "当前用户无权打开扫描枪端口 {port}：请把该用户加入 {group} 组。",
+    "The scanner port {port} is not usable: {reason}": "扫描枪端口 {port} 无法使用：{reason}",
+    "The scanner port {port} is neither a device path nor a socket://host:port address.":
+        "扫描枪端口 {port} 既不是设备路径，也不是 socket://主机:端口 地址。",
+    "The serial scanner has no url in rma.toml ([scanner] url = \"/dev/ttyACM0\").":
+        "rma.toml 中串口扫描枪没有配置 url（[scanner] url = \"/dev/ttyACM0\"）。",
     # --- test station
     "an answer is STEP=VALUE, got {pair!r}": "回答的格式是 步骤=值，收到的是 {pair!r}",
     "test plan {where}: {reason}": "测试方案 {where}：{reason}",

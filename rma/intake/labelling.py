@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from rma import config
 from rma.core.models import Role, User, Visit
 from rma.core.services import find_visit, require_role
 from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
-from rma.intake.models import Direction, IntakeRecord, LabelJob, LabelStatus, Parcel, VisitAlert
+from rma.intake.models import (
+    Direction,
+    IntakeRecord,
+    LabelJob,
+    LabelStatus,
+    Parcel,
+    ParcelItem,
+    VisitAlert,
+)
 
 ANY_WORKER = (Role.CLERK, Role.TECHNICIAN, Role.LEAD, Role.TESTER, Role.MATERIALS, Role.SUPERVISOR)
 DEFAULT_PRINTER = {"kind": "folder", "format": "png", "dpi": 203}
@@ -34,19 +42,25 @@ def unit_label_fields(uow: UnitOfWork, visit: Visit) -> dict[str, Any]:
     }
 
 
+#: The label of a parcel by its direction: a received one names its sender and the count the
+#: sender declared against the one scanned; a sent one names the customer it goes to.
+PARCEL_TEMPLATES = {Direction.INBOUND: "parcel", Direction.OUTBOUND: "parcel_out"}
+
+
 def parcel_label_fields(parcel: Parcel, units: int) -> dict[str, Any]:
-    """The fields of the ``parcel`` template; an outbound parcel reads "this station → its customer"."""
-    customer = (parcel.customer.name or parcel.customer.code) if parcel.customer else ""
-    inbound = parcel.direction is Direction.INBOUND
-    declared = parcel.declared_count if inbound and parcel.declared_count is not None else units
-    return {
-        "waybill": parcel.waybill, "courier": parcel.courier,
-        "customer": parcel.customer.code if parcel.customer else "",
-        "customer_name": parcel.customer.name if parcel.customer else "",
-        "direction": parcel.direction.value, "count": units, "date": parcel.opened_at.astimezone().date().isoformat(),
-        "sender": customer if inbound else f"{config.station_settings().name} → {customer}",
-        "declared": declared, "scanned": units, "mismatch": declared != units,
-    }
+    """The fields of the parcel's template (``PARCEL_TEMPLATES``): a received parcel reads
+    "from its customer, declared / scanned"; a sent one "to its customer, from this station"."""
+    customer = parcel.customer
+    common = {"waybill": parcel.waybill, "courier": parcel.courier, "count": units,
+              "date": parcel.opened_at.astimezone().date().isoformat(), "direction": parcel.direction.value,
+              "customer": customer.code if customer else ""}
+    if parcel.direction is Direction.OUTBOUND:
+        return {**common, "recipient": (customer.name or customer.code) if customer else "",
+                "contact": (customer.contact or "") if customer else "", "sender": config.station_settings().name}
+    declared = parcel.declared_count if parcel.declared_count is not None else units
+    return {**common, "customer_name": customer.name if customer else "",
+            "sender": (customer.name or customer.code) if customer else "",
+            "declared": declared, "scanned": units, "mismatch": declared != units}
 
 
 def _queue(uow: UnitOfWork, actor: User, template: str, fields: dict[str, Any], *,
@@ -64,11 +78,10 @@ def queue_unit_label(uow: UnitOfWork, actor: User, visit: Visit) -> LabelJob:
 
 
 def queue_parcel_label(uow: UnitOfWork, actor: User, parcel: Parcel) -> LabelJob:
-    from rma.intake.models import ParcelItem
-    from sqlalchemy import func
-
-    n = uow.session.scalar(select(func.count()).select_from(ParcelItem).where(ParcelItem.parcel_id == parcel.id)) or 0
-    return _queue(uow, actor, "parcel", parcel_label_fields(parcel, n), parcel=parcel)
+    """The parcel's label with the units in it so far: sent ones are its items, received ones hang on their visits."""
+    counted = ParcelItem if parcel.direction is Direction.OUTBOUND else IntakeRecord
+    n = uow.session.scalar(select(func.count()).select_from(counted).where(counted.parcel_id == parcel.id)) or 0
+    return _queue(uow, actor, PARCEL_TEMPLATES[parcel.direction], parcel_label_fields(parcel, n), parcel=parcel)
 
 
 def reprint_unit_label(uow: UnitOfWork, actor: User, tag: str) -> LabelJob:
@@ -76,11 +89,16 @@ def reprint_unit_label(uow: UnitOfWork, actor: User, tag: str) -> LabelJob:
     return queue_unit_label(uow, actor, find_visit(uow, tag))
 
 
-def _printer_settings() -> dict[str, Any]:
+def printer_settings() -> dict[str, Any]:
+    """This station's ``[printer]`` table (see ``labels.printer_from_settings``); without one,
+    PNG files in ``$RMA_HOME/printed-labels``."""
     settings = dict(config.station_settings().printer or DEFAULT_PRINTER)
     if settings.get("kind") == "folder" and not settings.get("path"):
         settings["path"] = str(config.rma_home() / "printed-labels")
     return settings
+
+
+_printer_settings = printer_settings  # print_job's name for it
 
 
 def _render(template: str, fields: dict[str, Any], dpi: int):  # noqa: ANN202

@@ -1,11 +1,10 @@
-"""The admin page: users, their roles, passwords, enabling and disabling."""
+"""The admin page: this station's self-check; users, their roles, passwords, enabling and disabling."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
-
-import asyncio
 
 from nicegui import run, ui
 
@@ -15,6 +14,7 @@ from rma.db import UnitOfWork
 from rma.errors import DomainError
 from rma.i18n import _, error_message, role_label
 from rma.intake import imports
+from rma.station.checks import check_station
 from rma.ui import runtime
 from rma.ui.areas import ADMIN
 from rma.ui.frame import SessionUser, keep_session, protected_page
@@ -158,6 +158,8 @@ def register() -> None:
                     field.value = ""
                 roles.value = []
 
+        await _station_section()
+
         ui.label(_("Users")).classes("text-2xl font-semibold")
         user_list = ui.column().classes("w-full")
         await show_users()
@@ -183,6 +185,38 @@ def register() -> None:
             )
 
         _import_section(user)
+
+
+async def _station_section() -> None:
+    """What this station PC lacks (rma.station.checks): a font, a printer, a port. Checked as the
+    page is built (a printer that is off costs at most a second), and again on request."""
+    section_title(_("This station"))
+    with ui.card().classes("w-full gap-2").props("flat bordered data-testid=station-check"):
+        found = ui.column().classes("w-full gap-2")
+        again = ui.button(_("Check again"), icon="refresh").props("flat dense no-caps data-testid=station-check-again")
+
+    async def check() -> None:
+        again.disable()
+        found.clear()
+        with found:
+            ui.label(_("Checking this station…")).classes("text-slate-500")
+        problems = await run.io_bound(check_station)
+        found.clear()
+        with found:
+            if not problems:
+                with ui.row().classes("items-center gap-2 no-wrap").props("data-testid=station-ok"):
+                    ui.icon("check_circle", size="sm").classes("text-green-700")
+                    ui.label(_("Everything this station needs is in place: a font for Chinese labels, "
+                               "the label printer, and the ports named in rma.toml."))
+            for problem in problems:
+                with ui.row().classes("w-full items-start gap-2 no-wrap rounded bg-amber-50 border border-amber-300 "
+                                      "p-2").props(f"data-testid=station-problem data-problem={problem.code}"):
+                    ui.icon("warning", size="sm").classes("text-amber-700")
+                    ui.label(_(problem.template).format(**problem.params)).classes("text-amber-900")
+        again.enable()
+
+    again.on_click(check)
+    await check()
 
 
 def _import_section(user: SessionUser) -> None:

@@ -50,12 +50,24 @@ def register_pages() -> None:
         module.register()
 
 
+def _print_station_check() -> None:
+    """What this station lacks, said at start (the admin page shows it too); it starts anyway."""
+    from rma.station.checks import check_station
+
+    problems = check_station()
+    for problem in problems:
+        print(f"rma: station check: [{problem.code}] {problem.message}", file=sys.stderr, flush=True)
+    if not problems:
+        print("rma: station check: everything this station needs is in place", flush=True)
+
+
 def serve(host: str, port: int) -> None:
     """Run the station's web app until it is stopped; refuses a database at another schema."""
     db = Database.from_url()
     ping(db.engine)
     migrate.require_current(db.engine)
     config.station_settings()  # a broken rma.toml fails here, not at the first page
+    _print_station_check()
     secret = config.session_secret()
     _use_storage_path(config.ui_storage_path())
 

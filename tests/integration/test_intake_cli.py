@@ -167,6 +167,6 @@ def test_ship_a_passed_unit_back(rma, rma_env):
     assert shipped["label"]["status"] == "printed", shipped["label"]  # the outbound parcel label
     code, out, _ = rma("--as", "clerk", "ship", tag, "--courier", "SF", "--waybill", "SF2000000001", "--no-print", "--json")
     assert code == 0 and json.loads(out)["created"] is False
-    assert [p.name.split("-")[0] for p in Path(rma_env["RMA_HOME"], "printed-labels").iterdir()] == ["parcel"]
+    assert [p.name.split("-")[0] for p in Path(rma_env["RMA_HOME"], "printed-labels").iterdir()] == ["parcel_out"]
     code, out, _ = rma("--as", "clerk", "ship", tag, "--courier", "SF", "--waybill", "SF2000000009", "--no-print", "--json")
     assert code == 1 and json.loads(out)["error"]["code"] == "already_shipped"

@@ -14,8 +14,17 @@ import pytest
 from PIL import Image, ImageDraw
 
 from labels import (
-    LabelError, available_templates, find_cjk_font, label_size, load_template, load_template_file,
-    mm_to_dots, render, to_pdf, to_png, to_zpl,
+    LabelError,
+    available_templates,
+    find_cjk_font,
+    label_size,
+    load_template,
+    load_template_file,
+    mm_to_dots,
+    render,
+    to_pdf,
+    to_png,
+    to_zpl,
 )
 from labels.fonts import font_set, load_font
 from labels.template import BarcodeElement, TextElement
@@ -31,8 +40,14 @@ PARCEL = {
     "waybill": "SF1402345678901", "courier": "顺丰速运", "sender": "广州白云汽车销售服务有限公司",
     "declared": 5, "scanned": 5, "date": dt.date(2026, 5, 6), "mismatch": False,
 }
+PARCEL_OUT = {
+    "waybill": "SF2000000001", "courier": "顺丰速运", "recipient": "上海浦东骏达汽车销售服务有限公司",
+    "customer": "4S-SH-PD01", "contact": "王海峰 138-1762-4093", "count": 2, "date": dt.date(2026, 5, 6),
+    "sender": "intake-1",
+}
 PART_BIN = {"part_number": "PN-7700-0123", "description": "主控板 MCU 含散热片", "location": "A-03-2"}
-SAMPLES = {"unit_tag": UNIT, "parcel": PARCEL, "part_bin": PART_BIN}
+SAMPLES = {"unit_tag": UNIT, "parcel": PARCEL, "parcel_out": PARCEL_OUT, "part_bin": PART_BIN}
+BARCODES = [("unit_tag", "tag"), ("parcel", "waybill"), ("parcel_out", "waybill"), ("part_bin", "part_number")]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -117,7 +132,7 @@ def test_a_50_by_30_tag_is_round_mm_times_dpi_dots(dpi, size):
     assert image.info["dpi"] == (dpi, dpi)
 
 
-@pytest.mark.parametrize("name, field", [("unit_tag", "tag"), ("parcel", "waybill"), ("part_bin", "part_number")])
+@pytest.mark.parametrize("name, field", BARCODES)
 @pytest.mark.parametrize("dpi", [203, 300])
 def test_bars_are_whole_dots_and_spell_python_barcodes_modules(name, field, dpi):
     template = load_template(name)
@@ -153,7 +168,7 @@ def test_bars_are_whole_dots_and_spell_python_barcodes_modules(name, field, dpi)
     assert black_pixels(image, (left, bars_bottom, right, bottom)) > 0
 
 
-@pytest.mark.parametrize("name, field", [("unit_tag", "tag"), ("parcel", "waybill"), ("part_bin", "part_number")])
+@pytest.mark.parametrize("name, field", BARCODES)
 @pytest.mark.parametrize("dpi", [203, 300])
 def test_a_real_decoder_reads_the_barcode(tmp_path, name, field, dpi):
     need(shutil.which("zbarimg") is not None, "zbarimg (zbar-tools)")
@@ -398,6 +413,16 @@ def test_adding_a_template_is_adding_a_file(tmp_path):
     image = render(template, {"code": "B-17"}, 203)
     assert image.size == (mm_to_dots(40, 203), mm_to_dots(20, 203))
     assert load_template_file(tmp_path / "bin_small.toml") == template
+
+
+def test_an_edited_template_is_read_again_and_a_broken_edit_is_refused(tmp_path):
+    path = write(tmp_path, "bin_small.toml", GOOD)
+    assert render(load_template_file(path), {"code": "B-17"}, 203).size == (320, 160)
+    path.write_text(GOOD.replace("width_mm = 40", "width_mm = 45"), encoding="utf-8")
+    assert render(load_template("bin_small", directory=tmp_path), {"code": "B-17"}, 203).size == (360, 160)
+    path.write_text(GOOD.replace("[fields]", "[fields"), encoding="utf-8")
+    with pytest.raises(LabelError, match="not valid TOML"):
+        load_template("bin_small", directory=tmp_path)
 
 
 @pytest.mark.parametrize("change, reason", [
