@@ -221,6 +221,8 @@ def cmd_sim_scanner(ctx: Context) -> int:
     if ctx.args.aim:
         argv += ["--aim", ctx.args.aim]
     argv += ["--terminator", ctx.args.terminator]
+    if ctx.args.serve:
+        argv.append("--serve")
     return simulate(argv) or 0
 
 
@@ -278,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--port", type=int)
     sc.add_argument("--aim", help="AIM symbology prefix to send, e.g. ]C0")
     sc.add_argument("--terminator", default="CR", choices=["CR", "LF", "CRLF"])
+    sc.add_argument("--serve", action="store_true",
+                    help="run on after end of input until SIGTERM or SIGINT (in the background)")
 
     from rma.intake.cli import register as register_intake
 
