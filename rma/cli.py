@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rma import __version__, config
-from rma.clikit import JSON_FLAG, Context, Parser, add_command as cmd, read_password
+from rma.clikit import JSON_FLAG, Context, Parser, add_as, read_password
+from rma.clikit import add_command as cmd
 from rma.errors import DomainError
 
 # ---------------------------------------------------------------- commands
@@ -231,7 +232,7 @@ def cmd_sim_scanner(ctx: Context) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="rma", description="rma: the returned-unit repair depot")
     p.add_argument("--version", action="version", version=f"rma {__version__}")
-    p.add_argument("--as", dest="as_user", metavar="NAME", help="act as this user (default: $RMA_USER)")
+    add_as(p, after_command=False)
     p.add_argument(JSON_FLAG, dest="json", action="store_true", help="machine-readable output")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
