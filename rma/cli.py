@@ -137,12 +137,13 @@ def cmd_demo(ctx: Context) -> int:
 
     result = load_demo(ctx.database())
     data = {"created": result.created, "models": result.models, "customers": result.customers,
-            "visits": result.visits,
+            "visits": result.visits, "test_runs": result.test_runs,
             "users": [{"username": u, "password": p, "roles": r} for u, p, r in result.users]}
 
     def text() -> str:
         head = ("demo data loaded" if result.created else "demo data already present; nothing added")
-        lines = [f"{head}: {result.models} models, {result.customers} customers, {result.visits} visits", "",
+        lines = [f"{head}: {result.models} models, {result.customers} customers, {result.visits} visits, "
+                 f"{result.test_runs} test runs", "",
                  "demo logins (user / password / roles):"]
         lines += [f"  {u:<12} {p:<18} {', '.join(r)}" for u, p, r in result.users]
         return "\n".join(lines)

@@ -20,11 +20,11 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from rma import config
+from rma.core.ledger import record_visit_event
 from rma.core.models import Role, Unit, User, Visit
 from rma.core.services import find_visit, get_actor, require_role, transition
-from rma.core.ledger import record_visit_event
 from rma.core.states import VisitState
-from rma.db import Database, UnitOfWork, utcnow
+from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
 from rma.test_station.models import (
     Outcome,
@@ -340,7 +340,7 @@ def execute_run(
     reason: str | None = None
     identity: str | None = None
     ticks: dict[str, bool] = {}
-    writer = StepWriter(db, started.run_id, started.visit_id, utcnow)
+    writer = StepWriter(db, started.run_id, started.visit_id, db.clock)
     try:
         from drivers.fixture import FixtureError
 
