@@ -8,35 +8,30 @@ symlink like ``/dev/serial/by-id/...``; :class:`TcpFixtureSimulator` on ``127.0.
 for ``socket://``, like a serial device server. Both answer from a background thread, pace
 replies at the serial line rate like a real UART, and can hang up (``disconnect_after=N``).
 
-    python -m drivers.fixture_sim --profile head_unit --firmware 3.2.17 [--fault NAME[=VALUE]]... [--tcp] [--no-pace]
+    python -m drivers.fixture_sim --profile head_unit --firmware 3.2.17 [--fault NAME[=VALUE]]... [--tcp] [--no-pace] [--serve]
 
-prints ``Fixture simulator ready: <URL>`` and serves until Ctrl-C or end of input.
+prints ``Fixture simulator ready: <URL>`` and serves until end of input (Ctrl-D) or, with
+``--serve``, until SIGTERM or SIGINT; either signal always stops it and removes its pty link.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import errno
-import fcntl
 import logging
 import os
 import random
 import select
-import shutil
 import socket
-import struct
 import sys
-import tempfile
-import termios
 import threading
 import time
-import tty
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from drivers.fixture import DEFAULT_BAUDRATE, MAX_LINE, normalize_command
+from drivers.pty_link import PtyLink, Stopped, stop_on_signals, wait_for_stop
 
 log = logging.getLogger(__name__)
 
@@ -522,6 +517,7 @@ class FixtureSimulator(_LineSimulator):
 
     ``FixtureSimulator("cluster", firmware="4.3.0", faults=["low_rail"])``. On a hang-up
     (``disconnect_after``) the pty is closed and the link removed, as when a USB cable is pulled.
+    The pty and its link are a :class:`drivers.pty_link.PtyLink`.
     """
 
     def __init__(self, profile: dict | str = "head_unit", *, firmware: str = "1.0.0", faults: Iterable[str] = (),
@@ -529,87 +525,48 @@ class FixtureSimulator(_LineSimulator):
                  directory: str | os.PathLike | None = None,
                  name: str = "usb-RMA_FX-100_FX100-0007-if00-port0") -> None:
         super().__init__(profile, firmware=firmware, faults=faults, baudrate=baudrate, pace=pace, seed=seed)
-        self._own_directory = directory is None
-        self.directory = Path(directory if directory is not None else tempfile.mkdtemp(prefix="rma-fixture-"))
-        self.link = self.directory / name
-        self.url = str(self.link)
-        self._lock = threading.Lock()
-        master, slave = os.openpty()
-        # Raw: no CR->LF translation, no echo back into the master, no line buffering.
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        # The simulator keeps the slave open so the pty does not hang up between the station's opens.
-        self._master: int | None = master
-        self._slave: int | None = slave
-        self.device = os.ttyname(slave)
-        staging = self.link.with_name(self.link.name + ".new")
-        staging.unlink(missing_ok=True)
-        staging.symlink_to(self.device)
-        os.replace(staging, self.link)
+        self.pty = PtyLink(name, directory, prefix="rma-fixture-")
+        self.directory, self.link, self.url = self.pty.directory, self.pty.link, self.pty.url
+        self.device = self.pty.device
         self._start(f"fixture-sim-{Path(self.device).name}")
 
     @property
     def plugged(self) -> bool:
-        return self._master is not None
+        return self.pty.plugged
 
     def _serve(self) -> None:
         buffer = bytearray()
-        master = self._master
-        while not self._stop.is_set() and master is not None:
-            ready, _, _ = select.select([master, self._wake_r], [], [])
+        while not self._stop.is_set() and self.pty.plugged:
+            ready, _, _ = select.select([self.pty.fileno(), self._wake_r], [], [])
             if self._wake_r in ready:
                 return
-            try:
-                data = os.read(master, 4096)
-            except BlockingIOError:
-                continue
-            except OSError as error:
-                if error.errno != errno.EIO:
-                    raise
-                self._stop.wait(0.01)  # EIO: no slave open (cannot happen while we hold one); do not spin
+            data = self.pty.read()
+            if not data:
+                self._stop.wait(0.01)  # nothing after all (or EIO): do not spin
                 continue
             if not self._feed(buffer, data):
                 return
 
     def _transmit(self, data: bytes) -> None:
-        deadline = time.monotonic() + SEND_TIMEOUT
-        view = memoryview(data)
-        while view and not self._stop.is_set():
-            try:
-                view = view[os.write(self._master, view) :]
-                continue
-            except BlockingIOError:
-                pass
-            if time.monotonic() > deadline:
-                log.warning("nobody read %d bytes from %s; dropped", len(view), self.url)
-                return
-            select.select([], [self._master], [], 0.05)
+        try:
+            self.pty.send(data, timeout=SEND_TIMEOUT, cancel=self._stop)
+        except TimeoutError as error:
+            log.warning("%s; dropped", error)
 
     def _hang_up(self) -> None:
         # Let the station read the last reply first, as a UART's FIFO empties before the cable goes.
         self._stop.wait(0.05)
         deadline = time.monotonic() + HANG_UP_DRAIN
-        while _bytes_waiting(self._slave) and time.monotonic() < deadline and not self._stop.wait(0.005):
+        while self.pty.unread() and time.monotonic() < deadline and not self._stop.wait(0.005):
             pass
         self._release()
 
     def _release(self) -> None:
-        with self._lock:
-            if self._master is None:
-                return
-            self.link.unlink(missing_ok=True)
-            os.close(self._master)
-            os.close(self._slave)
-            self._master = self._slave = None
+        self.pty.unplug()
 
     def close(self) -> None:
         super().close()
-        if self._own_directory:
-            shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def _bytes_waiting(fd: int) -> int:
-    return struct.unpack("i", fcntl.ioctl(fd, termios.TIOCINQ, b"\0\0\0\0"))[0]
+        self.pty.close()
 
 
 class TcpFixtureSimulator(_LineSimulator):
@@ -707,6 +664,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baudrate", type=int, default=DEFAULT_BAUDRATE, help="line rate for pacing (115200)")
     parser.add_argument("--no-pace", action="store_true", help="reply at once instead of at the line rate")
     parser.add_argument("--seed", type=int, default=0, help="seed of the measurement noise")
+    parser.add_argument("--serve", action="store_true",
+                        help="run until SIGTERM or SIGINT, not until end of input (for starting it in the background)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command and reply on stderr")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
@@ -714,20 +673,21 @@ def main(argv: list[str] | None = None) -> int:
     options = dict(firmware=args.firmware, faults=args.fault, baudrate=args.baudrate, pace=not args.no_pace,
                    seed=args.seed)
     try:
-        sim = (TcpFixtureSimulator(args.profile, port=args.port, **options) if args.tcp
-               else FixtureSimulator(args.profile, **options))
-    except ValueError as error:
-        parser.error(str(error))
-    with sim:
-        print(f"Fixture simulator ready: {sim.url}", flush=True)
-        faults = ", ".join(args.fault) or "none"
-        print(f"profile {args.profile}, firmware {args.firmware}, faults: {faults}. Ctrl-C or Ctrl-D to stop.",
-              file=sys.stderr, flush=True)
-        try:
-            while sys.stdin.readline():
-                pass
-        except KeyboardInterrupt:
-            pass
+        with stop_on_signals():
+            try:
+                sim = (TcpFixtureSimulator(args.profile, port=args.port, **options) if args.tcp
+                       else FixtureSimulator(args.profile, **options))
+            except ValueError as error:
+                parser.error(str(error))
+            with sim:
+                print(f"Fixture simulator ready: {sim.url}", flush=True)
+                faults = ", ".join(args.fault) or "none"
+                stop = "SIGTERM or Ctrl-C to stop" if args.serve else "Ctrl-C or Ctrl-D to stop"
+                print(f"profile {args.profile}, firmware {args.firmware}, faults: {faults}. {stop}.",
+                      file=sys.stderr, flush=True)
+                wait_for_stop(serve=args.serve)
+    except Stopped as signal_name:
+        log.info("fixture simulator stopped by %s", signal_name)
     return 0
 
 

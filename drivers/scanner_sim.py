@@ -6,25 +6,23 @@ reached through a stable symlink (like ``/dev/serial/by-id/...``), so a station 
 scanner behind a serial device server, for ``socket://127.0.0.1:PORT``. Both can be
 unplugged and plugged back in.
 
-    python -m drivers.scanner_sim [--tcp [--port N]] [--aim ]C0] [--terminator CR|LF|CRLF]
+    python -m drivers.scanner_sim [--tcp [--port N]] [--aim ]C0] [--terminator CR|LF|CRLF] [--serve]
 
-prints the URL to give the station, then sends each line typed on stdin as one scan.
+prints the URL to give the station, then sends each line typed on stdin as one scan, until end
+of input (Ctrl-D) or, with ``--serve``, until SIGTERM or SIGINT; either signal always stops it
+and removes its pty link.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import select
-import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
-import tty
-from pathlib import Path
 
+from drivers.pty_link import PtyLink, Stopped, stop_on_signals, wait_for_stop
 from drivers.scanner import parse_terminator
 
 CHUNK_SIZE = 3  # bytes per piece when a scan is sent ``chunked``, like a slow UART
@@ -80,75 +78,37 @@ class ScannerSimulator(_Simulator):
 
     ``unplug()`` closes the pty (reads on the station side fail, the symlink vanishes, as
     the by-id link does when a USB cable is pulled); ``replug()`` makes a new pty and points
-    the same symlink at it.
+    the same symlink at it. The pty and its link are a :class:`drivers.pty_link.PtyLink`.
     """
 
     def __init__(self, directory: str | os.PathLike | None = None,
                  name: str = "usb-RMA_Simulated_Scanner_0001-if00") -> None:
-        self._own_directory = directory is None
-        self.directory = Path(directory if directory is not None else tempfile.mkdtemp(prefix="rma-scanner-"))
-        self.link = self.directory / name
-        self.url = str(self.link)
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._lock = threading.Lock()
-        self.replug()
+        self.pty = PtyLink(name, directory, prefix="rma-scanner-")
+        self.directory, self.link, self.url = self.pty.directory, self.pty.link, self.pty.url
 
     @property
     def plugged(self) -> bool:
-        return self._master is not None
+        return self.pty.plugged
 
     @property
     def device(self) -> str | None:
         """The pty slave the link points at now (``/dev/pts/N``), None while unplugged."""
-        return os.ttyname(self._slave) if self._slave is not None else None
+        return self.pty.device
 
     def replug(self) -> None:
-        with self._lock:
-            if self._master is not None:
-                return
-            master, slave = os.openpty()
-            # Raw: no CR->LF translation, no echo back into the master, no line buffering.
-            tty.setraw(slave)
-            os.set_blocking(master, False)
-            # Keep the slave open so the pty does not hang up between the station's opens.
-            self._master, self._slave = master, slave
-            staging = self.link.with_name(self.link.name + ".new")
-            staging.unlink(missing_ok=True)
-            staging.symlink_to(os.ttyname(slave))
-            os.replace(staging, self.link)
+        self.pty.replug()
 
     def unplug(self) -> None:
-        with self._lock:
-            if self._master is None:
-                return
-            self.link.unlink(missing_ok=True)
-            os.close(self._master)
-            os.close(self._slave)
-            self._master = self._slave = None
+        self.pty.unplug()
 
     def close(self) -> None:
-        self.unplug()
-        if self._own_directory:
-            shutil.rmtree(self.directory, ignore_errors=True)
+        self.pty.close()
 
     def _send(self, data: bytes) -> None:
-        deadline = time.monotonic() + SEND_TIMEOUT
-        view = memoryview(data)
-        while view:
-            with self._lock:
-                if self._master is None:
-                    raise ConnectionError("the simulated scanner is unplugged")
-                try:
-                    view = view[os.write(self._master, view) :]
-                    continue
-                except BlockingIOError:
-                    master = self._master
-            # The station is not reading and the pty buffer is full: wait, but not forever.
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"nobody read {len(view)} bytes from {self.url}")
-            select.select([], [master], [], min(left, 0.05))
+        try:
+            self.pty.send(data, timeout=SEND_TIMEOUT)
+        except ConnectionError:
+            raise ConnectionError("the simulated scanner is unplugged") from None
 
 
 class TcpScannerSimulator(_Simulator):
@@ -249,22 +209,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
     parser.add_argument("--aim", default=None, help="AIM identifier to put before each scan, e.g. ]C0")
     parser.add_argument("--terminator", default="CR", help="CR (default), LF or CRLF")
+    parser.add_argument("--serve", action="store_true",
+                        help="run on after end of input, until SIGTERM or SIGINT (for starting it in the background)")
     args = parser.parse_args(argv)
     terminator = parse_terminator(args.terminator)
 
-    sim: _Simulator = TcpScannerSimulator(args.port) if args.tcp else ScannerSimulator()
-    with sim:
-        print(f"Scanner simulator ready. Point the station at: {sim.url}", flush=True)
-        print("Type a label and press Enter to scan it; Ctrl-D to quit.", file=sys.stderr, flush=True)
+    def scan(line: str) -> None:
         try:
-            for line in sys.stdin:
-                text = line.rstrip("\r\n")
-                try:
-                    sim.scan(text, aim_prefix=args.aim, terminator=terminator)
-                except (OSError, TimeoutError) as error:
-                    print(f"not sent: {error}", file=sys.stderr, flush=True)
-        except KeyboardInterrupt:
-            pass
+            sim.scan(line.rstrip("\r\n"), aim_prefix=args.aim, terminator=terminator)
+        except (OSError, TimeoutError) as error:
+            print(f"not sent: {error}", file=sys.stderr, flush=True)
+
+    try:
+        with stop_on_signals():
+            sim: _Simulator = TcpScannerSimulator(args.port) if args.tcp else ScannerSimulator()
+            with sim:
+                print(f"Scanner simulator ready. Point the station at: {sim.url}", flush=True)
+                print("Type a label and press Enter to scan it; "
+                      + ("SIGTERM or Ctrl-C to quit." if args.serve else "Ctrl-D to quit."), file=sys.stderr, flush=True)
+                wait_for_stop(scan, serve=args.serve)
+    except Stopped:
+        pass
     return 0
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rma import __version__, config
-from rma.clikit import JSON_FLAG, Context, Parser, read_password
+from rma.clikit import JSON_FLAG, Context, Parser, add_as, read_password
 from rma.clikit import add_command as cmd
 from rma.errors import DomainError
 
@@ -137,12 +137,13 @@ def cmd_demo(ctx: Context) -> int:
 
     result = load_demo(ctx.database())
     data = {"created": result.created, "models": result.models, "customers": result.customers,
-            "visits": result.visits,
+            "visits": result.visits, "test_runs": result.test_runs,
             "users": [{"username": u, "password": p, "roles": r} for u, p, r in result.users]}
 
     def text() -> str:
         head = ("demo data loaded" if result.created else "demo data already present; nothing added")
-        lines = [f"{head}: {result.models} models, {result.customers} customers, {result.visits} visits", "",
+        lines = [f"{head}: {result.models} models, {result.customers} customers, {result.visits} visits, "
+                 f"{result.test_runs} test runs", "",
                  "demo logins (user / password / roles):"]
         lines += [f"  {u:<12} {p:<18} {', '.join(r)}" for u, p, r in result.users]
         return "\n".join(lines)
@@ -229,6 +230,8 @@ def cmd_sim_scanner(ctx: Context) -> int:
     if ctx.args.aim:
         argv += ["--aim", ctx.args.aim]
     argv += ["--terminator", ctx.args.terminator]
+    if ctx.args.serve:
+        argv.append("--serve")
     return simulate(argv) or 0
 
 
@@ -237,7 +240,7 @@ def cmd_sim_scanner(ctx: Context) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="rma", description="rma: the returned-unit repair depot")
     p.add_argument("--version", action="version", version=f"rma {__version__}")
-    p.add_argument("--as", dest="as_user", metavar="NAME", help="act as this user (default: $RMA_USER)")
+    add_as(p, after_command=False)
     p.add_argument(JSON_FLAG, dest="json", action="store_true", help="machine-readable output")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
@@ -286,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--port", type=int)
     sc.add_argument("--aim", help="AIM symbology prefix to send, e.g. ]C0")
     sc.add_argument("--terminator", default="CR", choices=["CR", "LF", "CRLF"])
+    sc.add_argument("--serve", action="store_true",
+                    help="run on after end of input until SIGTERM or SIGINT (in the background)")
 
     from rma.intake.cli import register as register_intake
 

@@ -13,6 +13,8 @@ from rma import config
 from rma.errors import DomainError
 
 JSON_FLAG = "--json"
+AS_FLAG = "--as"  # like --json, before or after the subcommand: `rma --as admin user add …` = `rma user add … --as admin`
+_AS_AFTER = "as_user_after_command"  # where the subcommand's --as lands, until Parser.parse_args settles it
 
 
 @dataclass
@@ -53,6 +55,13 @@ def add_json(p: argparse.ArgumentParser) -> None:
                    help="machine-readable output (a stable contract)")
 
 
+def add_as(p: argparse.ArgumentParser, *, after_command: bool = True) -> None:
+    """``--as NAME`` on the top parser (``after_command=False``) or on a subcommand."""
+    p.add_argument(AS_FLAG, dest=_AS_AFTER if after_command else "as_user", metavar="NAME",
+                   **({"default": argparse.SUPPRESS} if after_command else {}),
+                   help="act as this user (default: $RMA_USER); before or after the subcommand")
+
+
 def read_password(ctx: Context) -> str:
     if not ctx.args.password_stdin:
         raise DomainError("password_required", "give the password on standard input with --password-stdin")
@@ -65,6 +74,16 @@ class Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def parse_args(self, args=None, namespace=None):  # noqa: ANN001, ANN201 - argparse's own signature
+        """The top-level parse: ``--as`` after the subcommand counts as before it; given twice, both must agree."""
+        ns = super().parse_args(args, namespace)
+        after = vars(ns).pop(_AS_AFTER, None)
+        if after is not None:
+            before = getattr(ns, "as_user", None)
+            if before is not None and before != after:
+                self.error(f"--as {before} and --as {after} disagree: say once who acts")
+            ns.as_user = after
+        return ns
 
 
 
@@ -73,6 +92,7 @@ def add_command(parent, name: str, fn: Callable[[Context], int], help: str, json
     sp.set_defaults(func=fn)
     if json_out:
         add_json(sp)
+    add_as(sp)
     return sp
 
 

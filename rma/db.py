@@ -103,8 +103,15 @@ class UnitOfWork:
 
 
 class Database:
-    def __init__(self, engine: Engine) -> None:
+    """The engine and its sessions; ``clock`` dates every row written through it (default: now).
+
+    A service that writes outside a unit of work (the test station's step writer) takes the
+    time from ``db.clock`` too, so ``db.with_clock(...)`` dates all of it (the demo backdates).
+    """
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
+        self.clock = clock
         self._write = sessionmaker(engine, expire_on_commit=False)
         self._read = sessionmaker(engine.execution_options(rma_readonly=True), expire_on_commit=False)
 
@@ -112,8 +119,14 @@ class Database:
     def from_url(cls, url: str | None = None) -> Database:
         return cls(make_engine(url))
 
-    def uow(self, *, readonly: bool = False, clock: Callable[[], datetime] = utcnow) -> UnitOfWork:
-        return UnitOfWork((self._read if readonly else self._write)(), clock)
+    def with_clock(self, clock: Callable[[], datetime]) -> Database:
+        """The same engine, with every row dated by ``clock``."""
+        other = Database.__new__(Database)
+        other.__dict__.update(self.__dict__, clock=clock)
+        return other
+
+    def uow(self, *, readonly: bool = False, clock: Callable[[], datetime] | None = None) -> UnitOfWork:
+        return UnitOfWork((self._read if readonly else self._write)(), clock or self.clock)
 
     def dispose(self) -> None:
         self.engine.dispose()

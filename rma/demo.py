@@ -7,21 +7,26 @@ courier parcels arriving and going out, units waiting at every station, units th
 Everything a service exists for goes through it: users, models and dealers (core), return
 reason codes and interception plans (the supervisor), every inbound parcel, every scanned
 unit and every parcel closed (the logistics clerk, through intake, which decides warranty,
-repeat returns and interceptions by itself), every unit that leaves (``ship_unit``). The
-factory's shipment records, for which no service takes a unit of work, are written as the
-units import would write them. The bench and test steps, whose stations are not built yet,
-move visits through ``core.services.transition``.
+repeat returns and interceptions by itself), every unit that leaves (``ship_unit``), and
+every test: the tester's runs are real runs of the test station's services (``start_run``,
+``execute_run``) against the fixture simulator on a pty, unpaced, with the simulator's faults
+where a unit fails (and back it goes to the bench) or the fixture's cable comes loose, and
+incoming tests that show the dealer's complaint. The factory's shipment records, for which no
+service takes a unit of work, are written as the units import would write them. The bench's
+steps, whose station is not built yet, move visits through ``core.services.transition``.
 
-The unit of work's clock is set by hand before each step, backdating every row over the last
-two months of working hours. A fixed random seed makes the demo the same every time for the
-same ``today``. No label is queued or printed.
+The clock is set by hand before each step (the run engine's too, through ``db.with_clock``),
+backdating every row over the last two months of working hours. A fixed random seed makes the
+demo the same every time for the same ``today`` (but for the simulators' temporary pty paths in
+the test ledger). No label is queued or printed.
 """
 
 from __future__ import annotations
 
 import random
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -29,6 +34,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from drivers.fixture import SerialFixture
+from drivers.fixture_sim import FixtureSimulator
 from rma.core import catalogue, services
 from rma.core.ledger import record_audit
 from rma.core.models import Customer, ProductModel, Role, Unit, User, Visit
@@ -37,6 +44,9 @@ from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
 from rma.intake import services as intake
 from rma.intake.models import Interception, Parcel, ReasonCode
+from rma.test_station import services as tests
+from rma.test_station.models import Outcome, TestRun, Verdict
+from rma.test_station.plans import Step
 
 S = VisitState
 SEED = 8800
@@ -54,6 +64,7 @@ class DemoResult:
     customers: int
     visits: int
     parcels: int = 0
+    test_runs: int = 0
 
 
 # ---------------------------------------------------------------- the catalogue
@@ -86,12 +97,14 @@ class _Case:
     action: str
     part: str | None = None  # a part that must come from stores
     reflash: bool = False  # the fix is reprogramming
+    reproduces: str | None = None  # the fixture simulator's fault that shows it at the incoming test
 
 
 @dataclass(frozen=True)
 class _TestFailure:
-    step: str
-    measured: str
+    """A repaired unit that fails its outgoing test: the fixture's fault, what the bench then finds and does."""
+
+    simulated: str  # a fault of drivers.fixture_sim
     fault: str
     action: str
 
@@ -122,23 +135,23 @@ MODELS: tuple[_ModelSpec, ...] = (
     _ModelSpec(
         "HU-8800", "10.25英寸智能车机 HU-8800", "head_unit", r"^HU88[0-9]{2}[1-9A-C][0-9]{6}$", "HU88",
         False, 24, "3.2.17", "3.1.9",
-        ("主机线束", "USB延长线", "GPS天线", "麦克风", "安装支架×2", "螺丝包（M5×8 ×6）", "用户手册"), 9,
+        ("主机线束", "USB延长线", "GPS天线", "麦克风", "安装支架×2", "螺丝包（M5×8 ×6）", "用户手册"), 10,
     ),
     _ModelSpec(
         "HU-6200", "9英寸车机 HU-6200（带CAN协议盒）", "head_unit", r"^HU62[0-9]{2}[1-9A-C][0-9]{6}$", "HU62",
         False, 24, "2.8.4", "2.7.11",
-        ("主机线束", "CAN协议盒", "装饰面框", "GPS天线", "麦克风", "收音天线转接线", "螺丝包", "用户手册"), 7,
+        ("主机线束", "CAN协议盒", "装饰面框", "GPS天线", "麦克风", "收音天线转接线", "螺丝包", "用户手册"), 8,
     ),
     _ModelSpec(
         "NAV-520", "7英寸导航模块 NAV-520", "navigation", r"^NV52[0-9]{2}[1-9A-C][0-9]{6}$", "NV52",
         False, 24, "5.0.3", "4.9.8",
-        ("电源线束", "GPS天线", "32GB地图卡（microSD）", "安装支架", "螺丝包", "用户手册"), 6,
+        ("电源线束", "GPS天线", "32GB地图卡（microSD）", "安装支架", "螺丝包", "用户手册"), 7,
     ),
     _ModelSpec(
         "DC-220", "前后双录行车记录仪 DC-220", "dash_cam", r"^DC22[0-9]{2}[1-9A-C][A-HJ-NP-Z][0-9]{5}$", "DC22",
         True, 12, "1.6.2", "1.5.8",
         ("吸盘支架", "3M静电贴", "降压线（12V转5V）", "后摄像头", "后摄延长线 6 m", "32GB microSD卡", "撬线棒",
-         "用户手册"), 8,
+         "用户手册"), 9,
     ),
     _ModelSpec(
         "IC-700", "12.3英寸全液晶仪表 IC-700", "cluster", r"^IC70[0-9]{2}[1-9A-C][0-9]{6}$", "IC70",
@@ -159,10 +172,11 @@ FIRMWARE_AGES = (300, 480)  # days: newer than the first carry the current firmw
 
 CASES: dict[str, tuple[_Case, ...]] = {
     "head_unit": (
-        _Case("不开机", "NOPWR", "电源管理IC击穿", "电源浪涌", "更换电源管理IC", "电源管理IC"),
+        _Case("不开机", "NOPWR", "电源管理IC击穿", "电源浪涌", "更换电源管理IC", "电源管理IC", reproduces="dead_rail"),
         _Case("屏幕闪烁", "FLICKER", "LCD排线松动", "装配不良", "重新压接LCD排线并点胶固定"),
         _Case("触摸失灵", "TOUCH", "触摸屏控制IC损坏", "元器件失效", "更换触摸屏总成", "触摸屏总成"),
-        _Case("左声道无声音", "NOSOUND", "功放IC左声道输出级损坏", "元器件失效", "更换功放IC", "功放IC TDA7851"),
+        _Case("左声道无声音", "NOSOUND", "功放IC左声道输出级损坏", "元器件失效", "更换功放IC", "功放IC TDA7851",
+              reproduces="dead_audio"),
         _Case("反复重启，卡在开机LOGO", "REBOOT", "eMMC系统分区损坏", "软件异常", "重新烧录系统固件", reflash=True),
         _Case("蓝牙无法连接手机", "OTHER", "蓝牙模块虚焊", "焊接不良", "补焊蓝牙模块"),
         _Case("CAN通信故障，方向盘按键无效", "CANERR", "CAN收发器损坏", "线束短路冲击", "更换CAN收发器",
@@ -171,7 +185,7 @@ CASES: dict[str, tuple[_Case, ...]] = {
         _Case("面板按键失灵，音量键无反应", "BTN", "按键板FPC排线断裂", "装配应力", "更换按键板FPC", "按键板FPC"),
     ),
     "navigation": (
-        _Case("GPS无法定位", "NOGPS", "GPS模块射频前端损坏", "静电损伤", "更换GPS模块", "GPS模块"),
+        _Case("GPS无法定位", "NOGPS", "GPS模块射频前端损坏", "静电损伤", "更换GPS模块", "GPS模块", reproduces="no_gps_fix"),
         _Case("提示地图卡读取失败", "SDCARD", "TF卡座弹片变形", "插拔磨损", "更换TF卡座", "TF卡座"),
         _Case("开机卡在LOGO界面", "REBOOT", "引导程序损坏", "升级中断电", "重新烧录引导程序及系统", reflash=True),
         _Case("触摸漂移", "TOUCH", "触摸校准数据丢失", "软件异常", "重新烧录并校准触摸", reflash=True),
@@ -200,19 +214,31 @@ CASES: dict[str, tuple[_Case, ...]] = {
     ),
 }
 
+# Faults the outgoing test finds after a repair (a fixture simulator fault each), and the rework.
 TEST_FAILURES: dict[str, tuple[_TestFailure, ...]] = {
     "head_unit": (
-        _TestFailure("音频输出", "左声道THD 6.8%，上限 1%", "功放输出电容虚焊", "补焊输出电容"),
-        _TestFailure("触摸测试", "右下角区域无响应", "触摸排线未插到位", "重新插接触摸排线"),
-        _TestFailure("倒车影像", "CVBS输入无图像", "视频输入端子虚焊", "补焊视频输入端子"),
+        _TestFailure("dead_audio", "功放左前声道输出电容虚焊", "补焊输出电容"),
+        _TestFailure("low_rail", "5V稳压输出电容失效", "更换5V输出电容"),
+        _TestFailure("no_gps_fix", "GPS天线座接触不良", "更换GPS天线座"),
     ),
-    "navigation": (_TestFailure("GPS冷启动定位", "120 s 未定位，上限 60 s", "GPS天线座接触不良", "更换天线座"),),
-    "dash_cam": (_TestFailure("后路录像", "后摄图像间歇黑屏", "后摄线材压接不良", "重新压接后摄线材"),),
-    "cluster": (_TestFailure("CAN通信", "报文丢帧率 3%，上限 0.1%", "CAN终端电阻虚焊", "补焊终端电阻"),),
-    "ecu": (_TestFailure("静态电流", "实测 8.6 mA，上限 3 mA", "滤波电容漏电", "更换滤波电容"),),
+    "navigation": (
+        _TestFailure("no_gps_fix", "GPS天线座接触不良", "更换天线座"),
+        _TestFailure("dead_audio", "语音功放输出端虚焊", "补焊功放输出端"),
+    ),
+    "dash_cam": (
+        _TestFailure("low_rail", "降压电路输出电容失效", "更换输出电容"),
+        _TestFailure("no_gps_fix", "GPS天线馈线脱焊", "补焊天线馈线"),
+    ),
+    "cluster": (_TestFailure("dead_rail", "3.3V LDO虚焊", "补焊3.3V LDO"),),
+    "ecu": (
+        _TestFailure("dead_rail", "3.3V稳压芯片损坏", "更换3.3V稳压芯片"),
+        _TestFailure("low_rail", "5V滤波电容漏电", "更换滤波电容"),
+    ),
 }
-
-TEST_STEPS = {"head_unit": 18, "navigation": 12, "dash_cam": 10, "cluster": 14, "ecu": 9}
+TEST_STATIONS = ("test-1", "test-2", "test-3")
+INCOMING_TESTS = 0.15  # share of the other units the tester checks on the fixture before the bench
+PROMPT_YES = "yes"  # the tester's answer to the plans' yes/no prompts in the demo
+TEST_ENDS = ("test_passed", "test_failed", "test_aborted")  # the run started at the step before is carried out
 
 SCRAP_REASONS = ("主板进水腐蚀严重，维修成本高于新品", "主板多处烧毁碳化，无维修价值")
 DISCONTINUED = "所需备件已停产，无替代料，主管批准报废"
@@ -315,10 +341,11 @@ def _logins() -> list[tuple[str, str, list[str]]]:
 
 # ---------------------------------------------------------------- which visits, in which states
 
-# The state each unit's latest visit ends in. Five of the open ones are repeat returns.
+# The state each unit's latest visit ends in. Five of the open ones are repeat returns. One unit
+# of every model waits for the test station, so that each plan can be tried on the simulator.
 FINAL_STATES: tuple[tuple[VisitState, int], ...] = (
     (S.RECEIVED, 3), (S.AWAITING_BENCH, 3), (S.IN_REPAIR, 3), (S.AWAITING_PARTS, 3),
-    (S.PROGRAMMING, 2), (S.AWAITING_TEST, 2), (S.IN_TEST, 2), (S.PASSED, 2),
+    (S.PROGRAMMING, 2), (S.AWAITING_TEST, len(MODELS)), (S.IN_TEST, 2), (S.PASSED, 2),
     (S.REFURBISHED, 7), (S.SHIPPED, 6), (S.SCRAPPED, 3), (S.RETURNED_UNREPAIRED, 4),
 )
 REPEAT_RETURNS = 5
@@ -335,11 +362,16 @@ BENCH_FINDINGS = ("repair_done", "programming_started")  # the steps that say wh
 
 @dataclass
 class _Step:
+    """One step of a visit. The test station's steps are runs of the real engine against the fixture
+    simulator: ``test_started`` starts a run, the next step (``test_passed``, ``test_failed`` or
+    ``test_aborted``) is that run carried out, ``incoming_test`` is a whole incoming run."""
+
     to_state: VisitState | None  # None: the opening
     role: Role
     event: str
     gap: int  # working minutes since the step before
     details: dict[str, Any] = field(default_factory=dict)
+    faults: tuple[str, ...] = ()  # a test run: the fixture simulator's faults
 
 
 @dataclass
@@ -489,16 +521,20 @@ class _Journeys:
     def arrival(self) -> list[_Step]:
         return [_Step(None, Role.CLERK, "opened", 0), _Step(S.AWAITING_BENCH, Role.CLERK, "to_bench", 0)]
 
-    def opening(self) -> list[_Step]:
+    def opening(self, case: _Case) -> list[_Step]:
         r = self.rng
-        return [*self.arrival(),
-                _Step(S.IN_REPAIR, Role.TECHNICIAN, "repair_started", self.gap(120, 2400),
+        steps = self.arrival()
+        if case.reproduces or r.random() < INCOMING_TESTS:  # the fixture shows the complaint, or finds nothing
+            steps.append(_Step(S.AWAITING_BENCH, Role.TESTER, "incoming_test", self.gap(30, 240),
+                               {"station": r.choice(TEST_STATIONS)}, (case.reproduces,) if case.reproduces else ()))
+        return [*steps,
+                _Step(S.IN_REPAIR, Role.TECHNICIAN, "repair_started", self.gap(60, 2400),
                       {"bench": f"维修台 W-{r.randint(1, 6):02d}"})]
 
     def repair(self, spec: _ModelSpec, case: _Case, *, parts: bool, programming: bool,
                test_fail: bool, test_abort: bool, ending: VisitState) -> list[_Step]:
         r = self.rng
-        steps = self.opening()
+        steps = self.opening(case)
         found = {"fault": case.fault, "cause": case.cause, "action": case.action}
         if parts:
             part = {"part": case.part, "qty": 1}
@@ -517,24 +553,23 @@ class _Journeys:
             ]
         else:
             steps.append(_Step(S.AWAITING_TEST, Role.TECHNICIAN, "repair_done", self.gap(30, 600), found))
-        station = {"station": f"测试台 T-{r.randint(1, 3):02d}", "plan": f"{spec.code} 出货功能测试"}
+        station = {"station": r.choice(TEST_STATIONS)}
         steps.append(_Step(S.IN_TEST, Role.TESTER, "test_started", self.gap(20, 960), dict(station)))
-        if test_abort:
+        if test_abort:  # the fixture's USB cable came loose mid-run: the run errs, the unit waits again
             steps += [
-                _Step(S.AWAITING_TEST, Role.TESTER, "test_aborted", self.gap(3, 15), {"reason": "治具通信超时，重新排队"}),
+                _Step(S.AWAITING_TEST, Role.TESTER, "test_aborted", self.gap(3, 15),
+                      faults=(f"disconnect_after={r.randint(3, 9)}",)),
                 _Step(S.IN_TEST, Role.TESTER, "test_started", self.gap(10, 240), dict(station)),
             ]
         if test_fail:
             failure = r.choice(TEST_FAILURES[spec.family])
             steps += [
-                _Step(S.IN_REPAIR, Role.TESTER, "test_failed", self.gap(15, 60),
-                      {"step": failure.step, "measured": failure.measured}),
+                _Step(S.IN_REPAIR, Role.TESTER, "test_failed", self.gap(15, 60), faults=(failure.simulated,)),
                 _Step(S.AWAITING_TEST, Role.TECHNICIAN, "repair_done", self.gap(60, 900),
                       {"fault": failure.fault, "cause": "返工", "action": failure.action}),
                 _Step(S.IN_TEST, Role.TESTER, "test_started", self.gap(30, 480), dict(station)),
             ]
-        steps.append(_Step(S.PASSED, Role.TESTER, "test_passed", self.gap(25, 90),
-                           {"steps_passed": TEST_STEPS[spec.family], "accessories_ok": True, "packaging_ok": True}))
+        steps.append(_Step(S.PASSED, Role.TESTER, "test_passed", self.gap(25, 90)))
         if ending is S.REFURBISHED:
             steps.append(_Step(S.REFURBISHED, Role.TECHNICIAN, "refurbished_into_stock", self.gap(20, 960),
                                {"location": f"翻新品库 R-{r.randint(1, 4):02d}-{r.randint(1, 12):02d}"}))
@@ -543,7 +578,7 @@ class _Journeys:
         return steps
 
     def scrap(self, variant: str, case: _Case) -> list[_Step]:
-        steps = self.opening()
+        steps = self.opening(case)
         if variant == "discontinued":
             steps.append(_Step(S.AWAITING_PARTS, Role.TECHNICIAN, "parts_requested", self.gap(20, 240),
                                {"part": case.part, "qty": 1}))
@@ -554,7 +589,7 @@ class _Journeys:
                                {"reason": self.rng.choice(SCRAP_REASONS)}))
         return steps
 
-    def unrepaired(self, variant: str) -> list[_Step]:
+    def unrepaired(self, variant: str, case: _Case) -> list[_Step]:
         # The courier and waybill it goes back with are added when its shipment is planned.
         if variant == "withdrawn":  # the dealer calls before the bench has started on it
             return [*self.arrival(),
@@ -566,7 +601,7 @@ class _Journeys:
         else:
             details = {"reason": OUT_OF_WARRANTY, "warranty": "out"}
         # The bench finds it; the dealer takes a few days to answer the quote.
-        return [*self.opening(),
+        return [*self.opening(case),
                 _Step(S.RETURNED_UNREPAIRED, Role.CLERK, "returned_unrepaired", self.gap(480, 2400), details)]
 
 
@@ -609,10 +644,19 @@ def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
     """Each unit's latest visit, ending in its share of FINAL_STATES."""
     units = [_UnitPlan(spec) for spec in MODELS for _ in range(spec.units)]
     rng.shuffle(units)
+    waiting = {id(next(u for u in units if u.spec is spec)) for spec in MODELS}  # one of each model awaits test
     finals = [state for state, n in FINAL_STATES for _ in range(n)]
+    for _ in waiting:
+        finals.remove(S.AWAITING_TEST)
+    if len(finals) != len(units) - len(waiting):
+        raise ValueError(f"FINAL_STATES has {len(finals) + len(waiting)} states for {len(units)} units")
+    others = iter(finals)
     scraps, unrepaired = iter(SCRAP_VARIANTS), iter(UNREPAIRED_VARIANTS)
     plans: list[_VisitPlan] = []
-    for unit, final in zip(units, finals, strict=True):
+    failed_once = aborted_once = False  # at least one repaired unit fails its test and goes back to the
+    # bench, then passes; at least one run errs (the fixture's cable) and is run again
+    for unit in units:
+        final = S.AWAITING_TEST if id(unit) in waiting else next(others)
         cases = CASES[unit.spec.family]
         with_parts = [c for c in cases if c.part]
         if final is S.SCRAPPED:
@@ -625,14 +669,18 @@ def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
                 variant = "damage"  # a 36-month unit sold within the demo's three years is still covered
             case = rng.choice(cases)
             unit.warranty = "out" if variant == "out_of_warranty" else "in"
-            steps = journeys.unrepaired(variant)
+            steps = journeys.unrepaired(variant, case)
         else:
             case = rng.choice(with_parts if final is S.AWAITING_PARTS else cases)
+            test_fail = rng.random() < 0.25 or (final is S.REFURBISHED and not failed_once)
+            failed_once |= test_fail and final in (S.PASSED, S.REFURBISHED, S.SHIPPED)
+            test_abort = rng.random() < 0.08 or (final is S.SHIPPED and not aborted_once)
+            aborted_once |= test_abort and final in (S.PASSED, S.REFURBISHED, S.SHIPPED)
             steps = _truncate(journeys.repair(
                 unit.spec, case,
                 parts=final is S.AWAITING_PARTS or (case.part is not None and rng.random() < 0.6),
                 programming=final is S.PROGRAMMING or case.reflash or rng.random() < 0.2,
-                test_fail=rng.random() < 0.25, test_abort=rng.random() < 0.08,
+                test_fail=test_fail, test_abort=test_abort,
                 ending=final if final in (S.REFURBISHED, S.SHIPPED) else S.REFURBISHED,
             ), final)
         plans.append(_VisitPlan(unit, case, steps))
@@ -669,6 +717,8 @@ def _pack(rng: random.Random, latest: list[_VisitPlan]) -> list[_ParcelPlan]:
     bench = [p for p in latest if p.final is S.AWAITING_BENCH]
     rest = [p for p in latest if p.final not in (S.RECEIVED, S.AWAITING_BENCH)]
     rng.shuffle(rest)
+    together = [p for p in rest if p.final is S.SHIPPED][:2]  # one box goes back with two repaired units
+    rest = together + [p for p in rest if all(p is not q for q in together)]
     parcels = [
         _ParcelPlan("", received[:2], declared=3, closed=False),  # the clerk is still at it
         _ParcelPlan("", received[2:], declared=1, closed=False),
@@ -859,6 +909,123 @@ def _what_came_in(rng: random.Random, plan: _VisitPlan) -> None:
 
 # ---------------------------------------------------------------- loading
 
+INCOMING_MINUTES = 8  # an incoming run takes the working minutes before its ledger row
+
+
+class _TestStation:
+    """The tester's runs: the real test-station services (the run engine) against the fixture
+    simulator on a pty, unpaced. The engine commits in units of work of its own, as at a real
+    station, so the demo's unit of work is committed before each of its calls and forgotten after
+    (the run moved the visit). Every row is dated by the demo's clock, moved step by step from
+    the run's start to its end."""
+
+    def __init__(self, uow: UnitOfWork, db: Database, clock: _Clock, hours: _WorkingTime) -> None:
+        self.uow, self.db, self.clock, self.hours = uow, db, clock, hours
+        self.tester = next(username for username, _name, role in USERS if role is Role.TESTER)
+        self.committed = False  # once true, a failure leaves part of the demo in the database
+        self._sims: dict[int, FixtureSimulator] = {}
+        self._started: dict[int, tests.RunStarted] = {}
+        self._seed = 0
+
+    def start(self, v: _VisitPlan, j: int, visit: Visit) -> None:
+        """An outgoing run starts (the visit goes into test); it is carried out at the visit's next step."""
+        after = v.steps[j + 1] if j + 1 < len(v.steps) else None  # none: the unit is still on the fixture
+        sim = self._fixture(v, after.faults if after is not None else ())
+        self._sims[id(v)] = sim
+        with self._engine(visit) as tag:
+            self._started[id(v)] = tests.start_run(self.db, self.tester, tag, port=sim.url, incoming=False,
+                                                   station=v.steps[j].details["station"])
+
+    def finish(self, v: _VisitPlan, j: int, visit: Visit) -> None:
+        expected = {"test_passed": Outcome.PASS, "test_failed": Outcome.FAIL, "test_aborted": Outcome.ERROR}
+        sim = self._sims.pop(id(v))
+        try:
+            started = self._started.pop(id(v))
+            self._carry_out(visit, started, sim,
+                            self._span(v.minutes[j - 1], v.times[j - 1], v.minutes[j], v.times[j]),
+                            expected[v.steps[j].event], v.steps[j - 1].details["station"])
+        finally:
+            sim.close()
+
+    def incoming(self, v: _VisitPlan, j: int, visit: Visit) -> None:
+        """A whole incoming run, ending at the step's time: it shows the dealer's complaint, or nothing."""
+        step = v.steps[j]
+        sim = self._fixture(v, step.faults)
+        try:
+            begin = max(v.minutes[j - 1] + 1, v.minutes[j] - INCOMING_MINUTES)
+            span = self._span(begin, self.hours.at(begin), v.minutes[j], v.times[j])
+            self.clock.at = span(0.0)
+            with self._engine(visit) as tag:
+                started = tests.start_run(self.db, self.tester, tag, port=sim.url, incoming=True,
+                                          station=step.details["station"])
+            self._carry_out(visit, started, sim, span, Outcome.FAIL if step.faults else Outcome.PASS,
+                            step.details["station"])
+        finally:
+            sim.close()
+
+    def close(self) -> None:
+        """Units still on the fixture (their visits stay in test): the simulators go, the runs stay open."""
+        for sim in self._sims.values():
+            sim.close()
+        self._sims.clear()
+
+    # -------------------------------------------------------------- the run itself
+
+    def _fixture(self, v: _VisitPlan, faults: tuple[str, ...]) -> FixtureSimulator:
+        self._seed += 1
+        return FixtureSimulator(v.unit.spec.family, firmware=v.unit.spec.firmware, faults=faults, pace=False,
+                                seed=self._seed)
+
+    @contextmanager
+    def _engine(self, visit: Visit) -> Iterator[str]:
+        """Around a call of the engine on ``visit``: the demo's work so far committed (the engine
+        writes on connections of its own), and the visit read again after (the run moved it)."""
+        tag = visit.tag
+        self.uow.session.commit()
+        self.committed = True
+        try:
+            yield tag
+        finally:
+            self.uow.session.expire(visit)
+
+    def _span(self, m0: int, t0: datetime, m1: int, t1: datetime) -> Callable[[float], datetime]:
+        """The time at a fraction of the way from ``t0`` to ``t1``, along working time."""
+        w0, w1 = m0 * 60 + t0.second, m1 * 60 + t1.second
+
+        def at(fraction: float) -> datetime:
+            w = w0 + round((w1 - w0) * fraction)
+            return self.hours.at(w // 60, w % 60)
+
+        return at
+
+    def _carry_out(self, visit: Visit, started: tests.RunStarted, sim: FixtureSimulator,
+                   span: Callable[[float], datetime], expected: Outcome, station: str) -> None:
+        plan = started.plan
+        writes = 1 + len(plan.steps)  # the fixture's identity, then every step
+
+        def tick(event: object) -> None:
+            # Each step is written at the clock's time, then reported here: move the clock on, to
+            # the run's end once nothing more comes (the last step, or one that stops the run).
+            if isinstance(event, tests.StepOutcome):
+                last = (event.seq == len(plan.steps) or event.verdict is Verdict.ERROR
+                        or (event.verdict is Verdict.FAIL and plan.stop_on_fail))
+                self.clock.at = span(1.0 if last else (event.seq + 2) / (writes + 1))
+
+        def answer(step: Step) -> str:  # the screen looks right; the test harness is the station's own
+            return PROMPT_YES if step.answer != "scan" else f"TH-{2401 + TEST_STATIONS.index(station):04d}"
+
+        self.clock.at = span(1 / (writes + 1))
+        with self._engine(visit):
+            result = tests.execute_run(self.db, started, SerialFixture(sim.url), answer=answer,
+                                       checklist=lambda items: dict.fromkeys(items, True), on_event=tick)
+        if result.outcome is not expected or not result.durable:
+            raise RuntimeError(f"the demo's test run {result.run_id} of {result.tag} ended {result.outcome.value} "
+                               f"({result.reason}), not {expected.value}")
+
+
+TEST_STARTS = {"test_started": _TestStation.start, "incoming_test": _TestStation.incoming}
+
+
 class _Clock:
     """The unit of work's clock, set by hand: every row the demo writes is dated by its step."""
 
@@ -874,7 +1041,7 @@ def _result(uow: UnitOfWork, created: bool) -> DemoResult:
         return uow.session.scalar(select(func.count()).select_from(table))
 
     return DemoResult(created=created, users=_logins(), models=count(ProductModel),
-                      customers=count(Customer), visits=count(Visit), parcels=count(Parcel))
+                      customers=count(Customer), visits=count(Visit), parcels=count(Parcel), test_runs=count(TestRun))
 
 
 def _demo_present(uow: UnitOfWork) -> bool:
@@ -893,24 +1060,38 @@ def _demo_present(uow: UnitOfWork) -> bool:
 
 
 def load_demo(db: Database, *, today: date | None = None) -> DemoResult:
-    """Load the demo into an empty database; a database that has it already is left alone."""
+    """Load the demo into an empty database; a database that has it already is left alone.
+
+    Until the first test run everything is one unit of work; the test station's runs commit as
+    they go, as they do at a real station, so a failure after that leaves part of the demo.
+    """
     demo = _plan(today or date.today())
     clock = _Clock(min(p.arrived for p in demo.parcels))
+    station: _TestStation | None = None
     try:
         with db.uow(clock=clock) as uow:
             if _demo_present(uow):
                 return _result(uow, created=False)
-            _load(uow, clock, demo)
+            station = _TestStation(uow, db.with_clock(clock), clock, demo.hours)
+            try:
+                _load(uow, clock, demo, station)
+            finally:
+                station.close()
             return _result(uow, created=True)
-    except IntegrityError:
-        # Another station loaded the demo at the same moment: theirs stands.
-        with db.uow(readonly=True) as uow:
-            if _demo_present(uow):
-                return _result(uow, created=False)
+    except Exception as exc:
+        if station is not None and station.committed:
+            reason = exc.message if isinstance(exc, DomainError) else str(exc).splitlines()[0]
+            raise DomainError("demo_interrupted", "the demo stopped half-way ({reason}) and the database holds "
+                              "part of it: load the demo into a new, empty database", reason=reason) from exc
+        if isinstance(exc, IntegrityError):
+            # Another station loaded the demo at the same moment: theirs stands.
+            with db.uow(readonly=True) as uow:
+                if _demo_present(uow):
+                    return _result(uow, created=False)
         raise
 
 
-def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo) -> None:
+def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation) -> None:
     hours = demo.hours
     # The department was set up the working day before the first parcel in the demo came in.
     minute = max(0, (min(p.start for p in demo.parcels) // hours.DAY - 1) * hours.DAY)
@@ -975,6 +1156,12 @@ def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo) -> None:
 
     def step(v: _VisitPlan, j: int) -> None:
         s = v.steps[j]
+        if s.event in TEST_STARTS:
+            TEST_STARTS[s.event](station, v, j, visits[id(v)])
+            return
+        if s.event in TEST_ENDS:
+            station.finish(v, j, visits[id(v)])
+            return
         if s.to_state is S.SHIPPED:
             ship(v.shipment, v)  # closes the passed visit as shipped
             return

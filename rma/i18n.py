@@ -271,6 +271,9 @@ ZH: dict[str, str] = {
     "the migration left rows with broken references: {rows}": "迁移后存在引用失效的记录：{rows}",
     "the demo loads only into an empty database; this one already holds data ({users} users)":
         "演示数据只能导入空数据库；此数据库已有数据（{users} 个用户）",
+    "the demo stopped half-way ({reason}) and the database holds part of it: load the demo into a new, "
+    "empty database":
+        "演示数据导入中途停止（{reason}），数据库中只有部分演示数据：请将演示数据导入一个新的空数据库",
     "give the password on standard input with --password-stdin": "请用 --password-stdin 从标准输入提供密码",
     # --- intake (rma/intake/*)
     "import units": "导入机器",

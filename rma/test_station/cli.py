@@ -150,6 +150,8 @@ def cmd_sim_fixture(ctx: Context) -> int:
         argv.append("--tcp")
     if a.no_pace:
         argv.append("--no-pace")
+    if a.serve:
+        argv.append("--serve")
     return fixture_sim.main(argv) or 0
 
 
@@ -187,3 +189,5 @@ def register(sub) -> None:  # noqa: ANN001
                     "dead_audio, slow_replies, line_noise, nan_reply, half_line, disconnect_after=N")
     fx.add_argument("--tcp", action="store_true", help="a loopback TCP port instead of a pty")
     fx.add_argument("--no-pace", action="store_true", help="do not pace replies at the serial line rate")
+    fx.add_argument("--serve", action="store_true",
+                    help="run until SIGTERM or SIGINT instead of until end of input (in the background)")

@@ -26,7 +26,7 @@ from rma.core.models import Role, Unit, User, Visit
 from rma.core.seals import seal_streams
 from rma.core.services import find_visit, get_actor, require_role, transition
 from rma.core.states import VisitState
-from rma.db import Database, UnitOfWork, utcnow
+from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
 from rma.test_station.models import (
     Outcome,
@@ -333,7 +333,7 @@ def execute_run(
     reason: str | None = None
     identity: str | None = None
     ticks: dict[str, bool] = {}
-    writer = StepWriter(db, started.run_id, started.visit_id, utcnow)
+    writer = StepWriter(db, started.run_id, started.visit_id, db.clock)
     try:
         from drivers.fixture import FixtureError
 

@@ -1,16 +1,31 @@
 """The demo data: a working department in every state, its parcels in and out, whose ledgers hold, loaded once."""
 
+import json
 import re
 import shutil
+import signal
+import subprocess
+import sys
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from rma.cli import main
 from rma.core import services
 from rma.core.checks import check_ledgers
-from rma.core.models import AuditEntry, Customer, ProductModel, ReturnsLedgerEntry, Role, Unit, User, Visit
+from rma.core.models import (
+    AuditEntry,
+    Customer,
+    ProductModel,
+    ReturnsLedgerEntry,
+    Role,
+    Unit,
+    User,
+    Visit,
+)
 from rma.core.states import TERMINAL, VisitState
 from rma.db import Database
 from rma.demo import CHINA, MODELS, REASONS, _plan, load_demo
@@ -28,6 +43,17 @@ from rma.intake.models import (
     VisitAlert,
     Warranty,
 )
+from rma.test_station import services as tests
+from rma.test_station.models import (
+    Outcome,
+    RunKind,
+    TestLock,
+    TestRun,
+    TestRunEnd,
+    TestStepResult,
+    Verdict,
+)
+from rma.test_station.plans import all_plans, plan_for_model
 
 A_MONDAY = date(2026, 1, 12)  # the window crosses a new year: tags of two years
 SOME_DAYS = [A_MONDAY + timedelta(days=97 * n) for n in range(10)]
@@ -37,8 +63,8 @@ WAYBILL_FORMATS = {
 
 
 @pytest.fixture
-def demo(db):
-    return load_demo(db)
+def demo(db, rma_env):
+    return load_demo(db)  # rma_env: a fresh RMA_HOME, so the shipped test plans judge the demo's runs
 
 
 def _count(uow, table) -> int:
@@ -58,6 +84,11 @@ def _last_working_day(today: date) -> date:
     return day - timedelta(days=1) if day.weekday() == 6 else day
 
 
+def _same_pty(value):
+    """The simulators' ptys live in fresh temporary folders: the one thing that differs between loads."""
+    return json.loads(re.sub(r"rma-fixture-[^/]+", "rma-fixture-…", json.dumps(value, ensure_ascii=False, default=str)))
+
+
 def _snapshot(db: Database) -> dict:
     """What a user sees of the demo: units, visits, parcels, intake decisions and every ledger entry."""
     with db.uow(readonly=True) as uow:
@@ -65,7 +96,7 @@ def _snapshot(db: Database) -> dict:
                  for u in uow.session.scalars(select(Unit).order_by(Unit.serial))]
         visits = [(v.tag, v.unit.serial, v.state, v.customer.code, v.return_reason, v.opened_at, v.closed_at)
                   for v in uow.session.scalars(select(Visit).order_by(Visit.tag))]
-        events = [(e.visit.tag, e.at, e.actor.username, e.event, e.from_state, e.to_state, e.details)
+        events = [(e.visit.tag, e.at, e.actor.username, e.event, e.from_state, e.to_state, _same_pty(e.details))
                   for e in uow.session.scalars(select(ReturnsLedgerEntry).order_by(ReturnsLedgerEntry.id))]
         parcels = [(p.direction, p.courier, p.waybill, p.customer.code, p.declared_count, p.cost, p.opened_at,
                     p.closed_at, p.scanned_count, p.discrepancy)
@@ -74,8 +105,12 @@ def _snapshot(db: Database) -> dict:
                     r.accessories) for r in uow.session.scalars(select(IntakeRecord).order_by(IntakeRecord.visit_id))]
         audit = [(a.at, a.action, a.subject, a.details)
                  for a in uow.session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        runs = [tests.show_run(uow, r.id) for r in uow.session.scalars(select(TestRun).order_by(TestRun.id))]
+        for run in runs:
+            for step in run["steps"]:
+                step.pop("elapsed_ms")  # the one measurement of this machine, not of the unit
     return {"units": units, "visits": visits, "events": events, "parcels": parcels, "records": records,
-            "audit": audit}
+            "audit": audit, "runs": _same_pty(runs)}
 
 
 def test_demo_loads_a_catalogue_dealers_and_a_few_dozen_visits(db, demo):
@@ -278,6 +313,9 @@ def test_times_are_past_working_hours_over_the_last_two_months(db, demo):
         stamps += list(uow.session.scalars(select(ParcelItem.added_at)))
         stamps += list(uow.session.scalars(select(VisitAlert.raised_at)))
         stamps += list(uow.session.scalars(select(Unit.created_at)))
+        stamps += list(uow.session.scalars(select(TestRun.started_at)))
+        stamps += list(uow.session.scalars(select(TestStepResult.at)))
+        stamps += list(uow.session.scalars(select(TestRunEnd.ended_at)))
     assert min(stamps) > now - timedelta(days=90)
     for at in stamps:
         local = at.astimezone(CHINA)
@@ -314,6 +352,12 @@ def test_the_plan_holds_on_any_day(today):
     for visit in plan.visits:
         assert visit.times == sorted(visit.times)
         assert visit.times[-1].astimezone(CHINA).date() < today
+    waiting = [v.unit.spec.code for v in plan.visits if v.final is VisitState.AWAITING_TEST]
+    assert sorted(waiting) == sorted(m.code for m in MODELS)  # every model's plan can be tried
+    events = [[s.event for s in v.steps] for v in plan.visits]
+    assert any("test_failed" in e and e[e.index("test_failed"):][-1:] != ["test_failed"] and "test_passed" in
+               e[e.index("test_failed"):] for e in events)  # failed, back to the bench, then passed
+    assert any("test_aborted" in e for e in events) and any("incoming_test" in e for e in events)
     waybills = [(p.courier, p.waybill) for p in plan.parcels] + [(s.courier, s.waybill) for s in plan.shipments]
     assert len(set(waybills)) == len(waybills)
     for parcel in plan.parcels:
@@ -322,7 +366,7 @@ def test_the_plan_holds_on_any_day(today):
 
 def test_a_second_load_adds_nothing(db, demo):
     tables = (User, ProductModel, Customer, Unit, Visit, ReturnsLedgerEntry, AuditEntry, Parcel, ParcelItem,
-              IntakeRecord, ReasonCode, Interception, VisitAlert, LabelJob)
+              IntakeRecord, ReasonCode, Interception, VisitAlert, LabelJob, TestRun, TestStepResult, TestRunEnd)
     with db.uow(readonly=True) as uow:
         before = [_count(uow, t) for t in tables]
     again = load_demo(db)
@@ -359,3 +403,148 @@ def test_a_database_with_other_users_is_refused(db):
     assert e.value.code == "demo_needs_empty_database"
     with db.uow(readonly=True) as uow:
         assert _count(uow, User) == 1 and _count(uow, ProductModel) == 0 and _count(uow, Parcel) == 0
+
+
+# ---------------------------------------------------------------- the test station's runs
+
+
+def _runs(uow) -> list[dict]:
+    return tests.list_runs(uow, tests.RunFilter())
+
+
+def test_the_test_ledger_holds_real_runs_against_the_simulator(db, demo):
+    with db.uow(readonly=True) as uow:
+        runs = _runs(uow)
+        assert demo.test_runs == len(runs) >= 20
+        assert {r["kind"] for r in runs} == {"outgoing", "incoming"}
+        assert {r["outcome"] for r in runs} == {"pass", "fail", "error", "incomplete"}
+        assert {r["operator"] for r in runs} == {"tester"} and len({r["station"] for r in runs}) >= 2
+        for r in runs:
+            steps = tests.show_run(uow, r["run_id"])["steps"]
+            if r["outcome"] == "incomplete":  # the unit is still on the fixture: the visit is in test
+                assert core_state(uow, r["tag"]) is VisitState.IN_TEST and steps == []
+                continue
+            assert steps[0]["step"] == "fixture.identify" and steps[0]["value"].startswith("RMA,FX-100"), r
+            judged = [s for s in steps[1:] if s["command"] and s["verdict"] != "error"]
+            assert judged and all(s["raw"].startswith(s["command"] + ";") for s in judged), r  # the fixture's bytes
+            if r["outcome"] == "error":  # the fixture's cable came loose mid-run
+                assert "fixture port lost" in r["reason"] and steps[-1]["verdict"] == "error", r
+            if r["outcome"] == "fail":
+                bad = [s for s in steps if s["verdict"] == "fail"]
+                assert [s["step"] for s in bad] == r["failed_steps"] and bad[0]["message"], r
+        assert check_ledgers(uow) == [] and tests.check_test_ledger(uow) == []
+
+
+def core_state(uow, tag: str) -> VisitState:
+    return services.find_visit(uow, tag).state
+
+
+def test_first_pass_yield_is_there_for_every_model_tested(db, demo):
+    with db.uow(readonly=True) as uow:
+        rows = tests.first_pass_yield(uow)
+        tested = {r["model"] for r in _runs(uow) if r["kind"] == "outgoing" and r["outcome"] in ("pass", "fail")}
+    assert rows and {r["model"] for r in rows} == tested
+    assert all(r["first_tests"] >= 1 and 0 <= r["yield"] <= 1 for r in rows)
+    assert any(r["yield"] < 1 for r in rows) and sum(r["retests"] for r in rows) >= 1
+
+
+def test_every_move_out_of_test_has_the_run_that_made_it(db, demo):
+    ends = {VisitState.PASSED: Outcome.PASS, VisitState.IN_REPAIR: Outcome.FAIL,
+            VisitState.AWAITING_TEST: Outcome.ERROR}
+    with db.uow(readonly=True) as uow:
+        moves = list(uow.session.scalars(select(ReturnsLedgerEntry).where(
+            ReturnsLedgerEntry.from_state == VisitState.IN_TEST).order_by(ReturnsLedgerEntry.id)))
+        assert {m.to_state for m in moves} == set(ends)
+        for move in moves:
+            run = uow.session.get(TestRun, move.details["run"])
+            end = uow.session.get(TestRunEnd, run.id)
+            assert run.visit_id == move.visit_id and run.kind is RunKind.OUTGOING, move.id
+            assert end is not None and end.outcome is ends[move.to_state] and end.ended_at == move.at, move.id
+            steps = list(uow.session.scalars(select(TestStepResult).where(TestStepResult.run_id == run.id)))
+            assert all(run.started_at <= s.at <= end.ended_at for s in steps)
+            if end.outcome is Outcome.PASS:
+                plan_steps = len(plan_for_model(run.model).steps)
+                assert len(steps) == 1 + plan_steps and all(s.verdict is Verdict.PASS for s in steps)
+                assert end.checklist and all(end.checklist.values())
+        starts = list(uow.session.scalars(select(ReturnsLedgerEntry).where(
+            ReturnsLedgerEntry.to_state == VisitState.IN_TEST)))
+        assert len(starts) == len(moves) + 2  # two units are on the fixture right now
+        assert all(uow.session.get(TestRun, s.details["run"]).started_at == s.at for s in starts)
+        assert {lock.visit_id for lock in uow.session.scalars(select(TestLock))} == {
+            v.id for v in uow.session.scalars(select(Visit).where(Visit.state == VisitState.IN_TEST))}
+
+
+def test_a_unit_failed_its_test_went_back_to_the_bench_and_then_passed(db, demo):
+    with db.uow(readonly=True) as uow:
+        failed = {m.visit_id for m in uow.session.scalars(select(ReturnsLedgerEntry).where(
+            ReturnsLedgerEntry.event == "test_failed"))}
+        passed_after = []
+        for visit_id in failed:
+            events = [e.event for e in uow.session.get(Visit, visit_id).events]
+            after = events[events.index("test_failed"):]
+            if "repair_done" in after and "test_passed" in after[after.index("repair_done"):]:
+                passed_after.append(visit_id)
+        assert passed_after
+        visit = uow.session.get(Visit, passed_after[0])
+        runs = tests.runs_of_visit(uow, visit.tag)
+        outgoing = sorted((r for r in runs if r["kind"] == "outgoing"), key=lambda r: r["attempt"])
+        assert "fail" in [r["outcome"] for r in outgoing] and outgoing[-1]["outcome"] == "pass"
+        rework = next(e for e in visit.events if e.event == "repair_done" and e.details.get("cause") == "返工")
+        assert rework.actor.username == "technician"
+
+
+def test_incoming_tests_show_the_complaint_or_nothing_and_move_nothing(db, demo):
+    with db.uow(readonly=True) as uow:
+        incoming = [r for r in _runs(uow) if r["kind"] == "incoming"]
+        assert incoming and {r["outcome"] for r in incoming} <= {"pass", "fail"}
+        for r in incoming:
+            visit = services.find_visit(uow, r["tag"])
+            event = next(e for e in visit.events if e.event == "incoming_test" and e.details["run"] == r["run_id"])
+            assert event.to_state is None and event.details["outcome"] == r["outcome"]
+
+
+def test_rma_check_is_clean_after_the_demo(demo, capsys):
+    assert main(["check", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"ok": True, "violations": []}
+
+
+def test_one_unit_of_every_model_awaits_the_test_station(db, demo):
+    with db.uow(readonly=True) as uow:
+        waiting = {v.unit.model.code for v in uow.session.scalars(select(Visit).where(
+            Visit.state == VisitState.AWAITING_TEST))}
+    assert waiting == {m.code for m in MODELS} == {p.model for p in all_plans()}
+
+
+def test_the_readme_walkthrough_tests_a_waiting_hu_8800_on_the_simulator(db, demo, capsys):
+    """README: `rma sim fixture --model HU-8800 --serve &`, then `rma test run TAG --port URL --as tester …`."""
+    with db.uow(readonly=True) as uow:
+        tag = next(v.tag for v in uow.session.scalars(select(Visit).where(Visit.state == VisitState.AWAITING_TEST))
+                   if v.unit.model.code == "HU-8800")
+    sim = subprocess.Popen([sys.executable, "-m", "rma", "sim", "fixture", "--model", "HU-8800", "--serve"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           cwd=Path(__file__).resolve().parents[2])
+    try:
+        url = sim.stdout.readline().rsplit(": ", 1)[1].strip()
+        code = main(["test", "run", tag, "--port", url, "--as", "tester", "--accessories-ok",
+                     "--answer", "display_red=yes", "--answer", "harness_id=TH-0001", "--json"])
+        result = json.loads(capsys.readouterr().out)
+    finally:
+        sim.send_signal(signal.SIGTERM)
+        assert sim.wait(timeout=10) == 0
+    assert code == 0 and result["outcome"] == "pass" and result["durable"], result
+    with db.uow(readonly=True) as uow:
+        assert core_state(uow, tag) is VisitState.PASSED
+        assert check_ledgers(uow) == [] and tests.check_test_ledger(uow) == []
+
+
+def test_a_station_plan_the_demo_cannot_satisfy_stops_it_with_a_clear_error(db, rma_env):
+    plans = Path(rma_env["RMA_HOME"]) / "plans"
+    plans.mkdir()
+    shipped = (Path(tests.__file__).parent / "plans" / "gw-310.toml").read_text(encoding="utf-8")
+    strict = shipped.replace("range = { min = 11.4, max = 12.6", "range = { min = 12.5, max = 12.6")
+    assert strict != shipped
+    (plans / "gw-310.toml").write_text(strict, encoding="utf-8")  # a good 12.0 V gateway now fails
+    with pytest.raises(DomainError) as e:
+        load_demo(db)
+    assert e.value.code == "demo_interrupted"
+    assert "ended fail (failed: rail_12v), not pass" in e.value.message and "new, empty database" in e.value.message
