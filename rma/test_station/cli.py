@@ -125,13 +125,21 @@ def cmd_plan_check(ctx: Context) -> int:
 
 
 def cmd_plan_list(ctx: Context) -> int:
-    from rma.test_station.plans import all_plans
+    from rma.test_station.plans import plans_in_use
 
-    plans = all_plans()
-    rows = [{"model": p.model, "name": p.name, "version": p.version, "steps": len(p.steps), "source": p.source,
-             "sha256": p.sha256} for p in plans]
-    ctx.out(rows, lambda: "\n".join(f"{r['model']:<9} v{r['version']:<3} {r['steps']:>3} steps  {r['source']}" for r in rows))
-    return 0
+    entries = plans_in_use()
+    rows = [{"model": e.model, "name": e.plan.name if e.plan else None, "version": e.plan.version if e.plan else None,
+             "steps": len(e.plan.steps) if e.plan else None, "source": str(e.path),
+             "sha256": e.plan.sha256 if e.plan else None, "error": e.error.message if e.error else None}
+            for e in entries]
+
+    def line(e) -> str:  # noqa: ANN001
+        if e.error is not None:
+            return f"{e.model or '?':<9} BROKEN  {e.error.params.get('where', e.path)}: {e.error.params.get('reason', '')}"
+        return f"{e.model:<9} v{e.plan.version:<3} {len(e.plan.steps):>3} steps  {e.path}"
+
+    ctx.out(rows, lambda: "\n".join(line(e) for e in entries) or "no test plans")
+    return 1 if any(e.error for e in entries) else 0
 
 
 def cmd_sim_fixture(ctx: Context) -> int:
