@@ -76,8 +76,8 @@ def clean_text(
     return text
 
 
-def clean_key(value: str | None) -> str:
-    """A key someone typed or scanned to look something up (a tag, a serial, a code): trimmed, upper case.
+def clean_key(value: str | None, field: str) -> str:
+    """A code someone typed to filter by (a model, a customer, a tag): trimmed, upper case.
 
     Control characters are refused here, before any database sees them.
     """
@@ -85,7 +85,7 @@ def clean_key(value: str | None) -> str:
     bad = control_character(text)
     if bad is not None:
         raise DomainError("bad_text", "{field} contains a control character ({char}); type it again without it",
-                          field="the key", char=bad)
+                          field=field, char=bad)
     return text
 
 

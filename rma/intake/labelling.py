@@ -13,10 +13,17 @@ from sqlalchemy import select
 
 from rma import config
 from rma.core.models import Role, User, Visit
-from rma.core.services import find_visit, require_role
+from rma.core.services import find_visit, get_actor, require_role
 from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
-from rma.intake.models import Direction, IntakeRecord, LabelJob, LabelStatus, Parcel, VisitAlert
+from rma.intake.models import (
+    Direction,
+    IntakeRecord,
+    LabelJob,
+    LabelStatus,
+    Parcel,
+    VisitAlert,
+)
 
 ANY_WORKER = (Role.CLERK, Role.TECHNICIAN, Role.LEAD, Role.TESTER, Role.MATERIALS, Role.SUPERVISOR)
 DEFAULT_PRINTER = {"kind": "folder", "format": "png", "dpi": 203}
@@ -64,8 +71,9 @@ def queue_unit_label(uow: UnitOfWork, actor: User, visit: Visit) -> LabelJob:
 
 
 def queue_parcel_label(uow: UnitOfWork, actor: User, parcel: Parcel) -> LabelJob:
-    from rma.intake.models import ParcelItem
     from sqlalchemy import func
+
+    from rma.intake.models import ParcelItem
 
     n = uow.session.scalar(select(func.count()).select_from(ParcelItem).where(ParcelItem.parcel_id == parcel.id)) or 0
     return _queue(uow, actor, "parcel", parcel_label_fields(parcel, n), parcel=parcel)
@@ -140,7 +148,9 @@ def pending_jobs(uow: UnitOfWork) -> list[dict[str, Any]]:
              "requested_at": j.requested_at.isoformat()} for j in jobs]
 
 
-def retry_pending(db: Database) -> list[dict[str, Any]]:
+def retry_pending(db: Database, actor_name: str | None) -> list[dict[str, Any]]:
+    """Print every waiting label again: as an active worker (a disabled or unknown user prints nothing)."""
     with db.uow(readonly=True) as uow:
+        require_role(get_actor(uow, actor_name), *ANY_WORKER, action="print labels")
         ids = [j["job"] for j in pending_jobs(uow)]
     return [print_job(db, i) for i in ids]

@@ -529,7 +529,7 @@ def run_test(
 
     Everything that needs an answer is checked before anything is written or opened.
     """
-    answers = {k.strip(): clean_text(v, f"the answer to {k.strip()[:48]}", limit=ANSWER_MAX) or ""
+    answers = {k.strip(): clean_text(v, "answer", limit=ANSWER_MAX) or ""
                for k, v in (answers or {}).items()}
     port = clean_text(port, "fixture port", column=TestRun.port, required=True)
     with db.uow(readonly=True) as uow:
@@ -627,11 +627,11 @@ def list_runs(uow: UnitOfWork, f: RunFilter) -> list[dict[str, Any]]:
     if f.date_to:
         conds.append(TestRun.started_at < datetime.combine(f.date_to + timedelta(days=1), datetime.min.time()).astimezone())
     if f.model:
-        conds.append(TestRun.model == clean_key(f.model))
+        conds.append(TestRun.model == clean_key(f.model, "model"))
     if f.station:
         conds.append(TestRun.station == clean_text(f.station, "station"))
     if f.tag:
-        conds.append(Visit.tag == clean_key(f.tag))
+        conds.append(Visit.tag == clean_key(f.tag, "tag"))
     if f.outcome:
         if f.outcome == "incomplete":
             conds.append(TestRunEnd.run_id.is_(None))
