@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rma import __version__, config
-from rma.clikit import JSON_FLAG, Context, Parser, echo, json_text, read_password
+from rma.clikit import JSON_FLAG, Context, Parser, json_text, one_line, read_password
 from rma.clikit import add_command as cmd
 from rma.errors import DomainError
 
@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def report_error(ctx: Context, err: DomainError) -> int:
     """A refused command: one line ``rma: message`` on stderr, and the error as JSON with --json."""
-    echo(f"rma: {err.message}", file=sys.stderr)
+    print(one_line(f"rma: {err.message}"), file=sys.stderr)
     if ctx.json:
         print(json_text(err.as_json()))
     return 1

@@ -27,6 +27,11 @@ def terminal_safe(text: str) -> str:
     return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
+def one_line(text: str) -> str:
+    """A message for stderr: one line whatever it quotes (a newline or a TAB in a value is shown escaped)."""
+    return terminal_safe(text).replace("\n", "\\n").replace("\t", "\\t")
+
+
 def json_text(data: Any) -> str:
     """Indented JSON for stdout; still valid JSON, with nothing a terminal would obey."""
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)

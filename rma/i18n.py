@@ -710,6 +710,7 @@ ZH.update({
     "month {month} is out of range ({low} to {high})": "月份 {month} 超出范围（{low} 至 {high}）",
     "a limit is a number of rows from 1 to {most}, not {limit}": "条数上限应为 1 至 {most} 的整数，而不是 {limit}",
     "cannot write {path}: {reason}": "无法写入 {path}：{reason}",
+    "a password is at most {n} characters, without control characters": "密码最多 {n} 个字符，且不能含控制字符",
     "internal error: {error} (run again with RMA_DEBUG=1 for the details)":
         "内部错误：{error}（设置 RMA_DEBUG=1 后重新运行可查看详情）",
     "not received: the database failed before this serial": "未接收：处理到此序列号之前数据库已出错",

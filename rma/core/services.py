@@ -38,6 +38,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
 FREE_LOGIN_FAILURES = 5
 MAX_LOGIN_DELAY_S = 300
 
@@ -92,6 +93,14 @@ def get_user_by_id(uow: UnitOfWork, user_id: int) -> User | None:
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise DomainError("weak_password", "a password needs at least {n} characters", n=MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD or control_character(password) is not None:
+        raise DomainError("bad_password", "a password is at most {n} characters, without control characters",
+                          n=MAX_PASSWORD)
+
+
+def _secret(password: str | None) -> bytes:
+    """What is hashed or verified: any text a login form can send (even bytes that were not UTF-8)."""
+    return (password or "").encode("utf-8", "surrogatepass")
 
 
 def add_user(
@@ -214,7 +223,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> User:
         if wait:
             raise DomainError("login_throttled", "Too many failed logins. Try again in {seconds} s.", seconds=wait)
         try:
-            _hasher.verify(_DUMMY_HASH, password or "")
+            _hasher.verify(_DUMMY_HASH, _secret(password))
         except VerificationError:
             pass
         with _unknown_lock:
@@ -224,7 +233,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> User:
     if wait:
         raise DomainError("login_throttled", "Too many failed logins. Try again in {seconds} s.", seconds=wait)
     try:
-        _hasher.verify(user.password_hash, password or "")
+        _hasher.verify(user.password_hash, _secret(password))
     except (VerificationError, InvalidHashError):
         user.failed_logins += 1
         user.last_failed_login_at = now

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rma.clikit import Context, echo, progress_bar
+from rma.clikit import Context, one_line, progress_bar, terminal_safe
 from rma.clikit import add_command as cmd
 from rma.core.parse import parse_day
 from rma.errors import DomainError
@@ -26,11 +26,12 @@ def _read_file(path: Path, limit: int) -> bytes:
     try:
         with path.open("rb") as fh:
             data = fh.read(limit + 1)
-    except OSError as exc:
-        raise DomainError("unreadable_file", "cannot read {path}: {reason}", path=str(path),
-                          reason=exc.strerror or str(exc)) from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise DomainError("unreadable_file", "cannot read {path}: {reason}", path=str(path)[:200],
+                          reason=getattr(exc, "strerror", None) or str(exc)) from None
     if len(data) > limit:
-        raise DomainError("file_too_big", "the file {name} is larger than {mb} MB", name=str(path), mb=limit // 2**20)
+        raise DomainError("file_too_big", "the file {name} is larger than {mb} MB", name=str(path)[:200],
+                          mb=limit // 2**20)
     return data
 
 
@@ -109,12 +110,12 @@ def cmd_intake_receive(ctx: Context) -> int:
     ctx.out(results, text)
     for r in results:
         if "error" in r and r["error"]["code"] not in ("not_attempted", "database_error"):
-            echo(f"rma: {r['serial']}: {r['error']['message']}", file=sys.stderr)
+            print(one_line(f"rma: {r['serial']}: {r['error']['message']}"), file=sys.stderr)
     if stopped is not None:
         received = sum(1 for r in results if "tag" in r)
         skipped = sum(1 for r in results if r.get("error", {}).get("code") == "not_attempted")
-        echo(f"rma: {stopped.message} ({received} serial(s) received before it, listed above; "
-             f"{skipped} not attempted)", file=sys.stderr)
+        print(one_line(f"rma: {stopped.message} ({received} serial(s) received before it, listed above; "
+                       f"{skipped} not attempted)"), file=sys.stderr)
     return 1 if failed or stopped is not None else 0
 
 
@@ -294,7 +295,8 @@ def cmd_courier_costs(ctx: Context) -> int:
     with ctx.database().uow(readonly=True) as uow:
         report = services.courier_costs(uow, ctx.args.month)
     if ctx.args.csv:
-        sys.stdout.write(csv_text(report["parcels"], ["date", "courier", "waybill", "direction", "customer", "cost"]))
+        sys.stdout.write(terminal_safe(csv_text(report["parcels"],
+                                                ["date", "courier", "waybill", "direction", "customer", "cost"])))
         return 0
     ctx.out(report, lambda: "\n".join(
         [f"courier costs {report['month']}: total {report['total']}"]
@@ -318,7 +320,7 @@ def cmd_visits(ctx: Context) -> int:
     if a.csv:  # streamed: a million visits never sit in memory
         with ctx.database().uow(readonly=True) as uow:
             for line in csv_lines(services.iter_visits(uow, f), services.VISIT_COLUMNS, lineterminator="\n"):
-                sys.stdout.write(line)
+                sys.stdout.write(terminal_safe(line))
         return 0
     with ctx.database().uow(readonly=True) as uow:
         rows = services.list_visits(uow, f)
@@ -361,9 +363,9 @@ def cmd_label_unit(ctx: Context) -> int:
     out = Path(ctx.args.out)
     try:
         out.write_bytes(data)
-    except OSError as exc:  # a missing folder, a folder, a read-only place
-        raise DomainError("unwritable_file", "cannot write {path}: {reason}", path=str(out),
-                          reason=exc.strerror or str(exc)) from None
+    except (OSError, ValueError) as exc:  # a missing folder, a folder, a read-only place, a NUL in the path
+        raise DomainError("unwritable_file", "cannot write {path}: {reason}", path=str(out)[:200],
+                          reason=getattr(exc, "strerror", None) or str(exc)) from None
     ctx.out({"file": ctx.args.out, "bytes": len(data), "format": ctx.args.format, "dpi": ctx.args.dpi},
             f"wrote {ctx.args.out} ({len(data)} bytes)")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from rma.clikit import Context
+from rma.clikit import Context, echo, one_line, terminal_safe
 from rma.clikit import add_command as cmd
 from rma.errors import DomainError
 from rma.exports import csv_text
@@ -43,7 +43,7 @@ def cmd_test_run(ctx: Context) -> int:
 
     def progress(event: Any) -> None:
         if not ctx.json and isinstance(event, services.StepOutcome):
-            print(_step_line(event.as_dict()), flush=True)
+            echo(_step_line(event.as_dict()), flush=True)
 
     result = services.run_test(db, ctx.actor_name() or "", a.tag, port=a.port, incoming=a.incoming,
                                answers=_answers(a.answer), accessories_ok=a.accessories_ok, missing=a.missing,
@@ -52,11 +52,11 @@ def cmd_test_run(ctx: Context) -> int:
     if ctx.json:
         ctx.out(data, "")
     else:
-        print(f"run {result.run_id} of {result.tag}: {result.outcome.value.upper()}"
+        echo(f"run {result.run_id} of {result.tag}: {result.outcome.value.upper()}"
               + (f" — {result.reason}" if result.reason else "")
               + ("" if result.durable else "  (NOT in the ledger)"))
     if not result.durable:
-        print(f"rma: {result.reason}", file=sys.stderr)
+        print(one_line(f"rma: {result.reason}"), file=sys.stderr)
         return 1
     return 0 if result.outcome.value == "pass" else 3
 
@@ -89,8 +89,8 @@ def cmd_test_runs(ctx: Context) -> int:
     with ctx.database().uow(readonly=True) as uow:
         rows = services.list_runs(uow, f)
     if a.csv:
-        sys.stdout.write(csv_text(({**r, "failed_steps": " ".join(r["failed_steps"])} for r in rows),
-                                  services.RUN_COLUMNS))
+        sys.stdout.write(terminal_safe(csv_text(({**r, "failed_steps": " ".join(r["failed_steps"])} for r in rows),
+                                                services.RUN_COLUMNS)))
         return 0
     ctx.out(rows, lambda: "\n".join(
         f"{r['run_id']:>5} {r['started_at'][:16]}  {r['tag']}  {r['model']:<8} {r['kind']:<8} #{r['attempt']} "

@@ -296,8 +296,8 @@ def load_plan_file(path: str | Path) -> Plan:
         if len(data) > MAX_PLAN_BYTES:
             raise _refuse(str(path), None, f"larger than {MAX_PLAN_BYTES // 1024} KB: not a test plan")
         text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _refuse(str(path), None, f"cannot read it: {exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
+        raise _refuse(str(path)[:200], None, f"cannot read it: {str(exc)[:200]}") from None
     return parse_plan(text, str(path))
 
 
