@@ -90,3 +90,4 @@ def test_behind_a_tls_proxy_the_session_cookie_is_secure(proxied_home, station):
     assert headers["Set-Cookie"].startswith("session=") and "; Secure" in headers["Set-Cookie"]
     _, headers = fetch(station.url("/login"), {"X-Forwarded-Proto": "http"})
     assert "secure" not in headers["Set-Cookie"].lower()
+
