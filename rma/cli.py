@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 from rma import __version__, config
-from rma.clikit import JSON_FLAG, Context, Parser, add_as, read_password
+from rma.clikit import JSON_FLAG, Context, Parser, add_as, json_text, one_line, read_password
 from rma.clikit import add_command as cmd
 from rma.errors import DomainError
 
@@ -307,35 +309,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def report_error(ctx: Context, err: DomainError) -> int:
+    """A refused command: one line ``rma: message`` on stderr, and the error as JSON with --json."""
+    print(one_line(f"rma: {err.message}"), file=sys.stderr)
+    if ctx.json:
+        print(json_text(err.as_json()))
+    return 1
+
+
+def internal_error(exc: BaseException) -> DomainError:
+    """What went wrong that no rule of ours foresaw: one line; the traceback with RMA_DEBUG=1."""
+    return DomainError("internal_error", "internal error: {error} (run again with RMA_DEBUG=1 for the details)",
+                       error=f"{type(exc).__name__}: {str(exc)[:200]}".rstrip(": "))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     ctx = Context(args)
     try:
         return args.func(ctx)
     except DomainError as exc:
-        print(f"rma: {exc.message}", file=sys.stderr)
-        if ctx.json:
-            print(json.dumps(exc.as_json(), ensure_ascii=False))
-        return 1
+        return report_error(ctx, exc)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `rma … | head`: the reader left; not an error of ours
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as exc:  # a database that went away mid-command still gets one clear line
+    except Exception as exc:  # the last line of defence: never a traceback for people
         from sqlalchemy.exc import DBAPIError
 
-        if isinstance(exc, DBAPIError):
-            err = DomainError("database_error", "database error at {url}: {reason}",
-                              url=config.mask_url(config.database_url()),
-                              reason=str(exc.orig or exc).strip().splitlines()[0])
-            print(f"rma: {err.message}", file=sys.stderr)
-            if ctx.json:
-                print(json.dumps(err.as_json(), ensure_ascii=False))
-            return 1
-        raise
+        from rma.db import database_error
+
+        if os.environ.get("RMA_DEBUG") == "1":
+            traceback.print_exc()
+        # A database that went away mid-command still gets one clear line.
+        return report_error(ctx, database_error(exc) if isinstance(exc, DBAPIError) else internal_error(exc))
 
 
 if __name__ == "__main__":

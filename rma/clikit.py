@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,33 @@ from rma.errors import DomainError
 JSON_FLAG = "--json"
 AS_FLAG = "--as"  # like --json, before or after the subcommand: `rma --as admin user add …` = `rma user add … --as admin`
 _AS_AFTER = "as_user_after_command"  # where the subcommand's --as lands, until Parser.parse_args settles it
+
+# What must never reach a terminal raw: control characters (an ANSI escape repaints the screen,
+# a CR overwrites the line), bidirectional overrides, and lone surrogates (which cannot even be
+# printed). TAB and LF stay. In JSON, json.dumps already escapes C0; the rest is escaped here.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character shown as its escape (``\\x1b``), never obeyed."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
+
+
+def one_line(text: str) -> str:
+    """A message for stderr: one line whatever it quotes (a newline or a TAB in a value is shown escaped)."""
+    return terminal_safe(text).replace("\n", "\\n").replace("\t", "\\t")
+
+
+def json_text(data: Any) -> str:
+    """Indented JSON for stdout; still valid JSON, with nothing a terminal would obey."""
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def echo(text: str, *, file=None, flush: bool = False) -> None:  # noqa: ANN001
+    """Print a line for people, escaped for the terminal."""
+    print(terminal_safe(text), file=file or sys.stdout, flush=flush)
 
 
 @dataclass
@@ -45,9 +73,9 @@ class Context:
 
     def out(self, data: Any, text: str | Callable[[], str]) -> None:
         if self.json:
-            print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+            print(json_text(data))
         else:
-            print(text() if callable(text) else text)
+            echo(text() if callable(text) else text)
 
 
 def add_json(p: argparse.ArgumentParser) -> None:

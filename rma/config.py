@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +23,49 @@ SECRET_FILE = "session-secret"
 STATION_FILE = "rma.toml"
 
 
+PRIVATE_DIR = 0o700  # RMA_HOME, its UI storage and attachments: the station's user only
+PRIVATE_FILE = 0o600  # the SQLite database (password hashes), the session secret
+
+
 def rma_home() -> Path:
-    """The data folder; created on first use."""
+    """The data folder; created on first use, readable by this user only."""
     home = Path(os.environ.get("RMA_HOME") or DEFAULT_HOME).expanduser().resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    if not home.is_dir():
+        home.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     return home
+
+
+def _private(path: Path, mode: int) -> None:
+    """Tighten the mode of something of ours; a file owned by someone else is left as it is."""
+    try:
+        if path.exists() and (path.stat().st_mode & 0o777) != mode:
+            path.chmod(mode)
+    except OSError:
+        pass
+
+
+def private_dir(path: Path) -> Path:
+    """A folder under RMA_HOME that only this user may read (created or tightened)."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    _private(path, PRIVATE_DIR)
+    return path
+
+
+def private_database_file(path: Path) -> None:
+    """An SQLite database holds the password hashes: created 0600, an existing one (and its
+    -wal and -shm, which SQLite creates with the database's own mode) tightened to 0600."""
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+        except OSError:
+            return  # a missing folder: SQLite says so in its own words
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        _private(p, PRIVATE_FILE)
+
+
+def private_umask() -> None:
+    """From here on, what this process creates (the web app's session files) is its user's only."""
+    os.umask(0o077)
 
 
 def database_url() -> str:
@@ -60,30 +99,84 @@ class StationSettings:
     repeat_window_days: int = 90  # a unit back within this many days of leaving is a repeat repair
     printer: dict = field(default_factory=dict)  # [printer] table: see labels.printer_from_settings
     scanner: dict = field(default_factory=dict)  # [scanner] table: kind = "wedge" | "serial"
+    behind_proxy: bool = False  # [station] behind_proxy: trust X-Forwarded-Proto from a TLS proxy
     raw: dict = field(default_factory=dict)
+
+
+STATION_NAME_MAX = 64  # the station column of the test and label tables
+MAX_CONFIG_BYTES = 1024 * 1024
+
+# rma.toml is read once per process and again only when the file changes (mtime, size, inode),
+# so editing it on a running station still takes effect at the next scan or print.
+_settings_cache: dict[Path, tuple[tuple[int, int, int], StationSettings]] = {}
+_settings_lock = threading.Lock()
+
+
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is edited or replaced; None when it is not there."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
 
 
 def station_settings() -> StationSettings:
     path = rma_home() / STATION_FILE
-    if not path.exists():
+    stamp = file_stamp(path)
+    if stamp is None:
         return StationSettings()
+    with _settings_lock:
+        cached = _settings_cache.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    settings = _read_station_settings(path)
+    with _settings_lock:
+        _settings_cache[path] = (stamp, settings)
+    return settings
+
+
+def _read_station_settings(path: Path) -> StationSettings:
+    def bad(reason: str) -> DomainError:
+        return DomainError("bad_config", "{path}: {reason}", path=str(path), reason=reason)
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise bad(f"larger than {MAX_CONFIG_BYTES // 1024} KB")
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DomainError("bad_config", "{path} is not valid TOML: {reason}", path=str(path), reason=str(exc))
+        raise DomainError("bad_config", "{path} is not valid TOML: {reason}", path=str(path), reason=str(exc)) from None
+    except RecursionError:
+        raise bad("nested too deep") from None
+    except OSError as exc:
+        raise bad(f"cannot read it: {exc.strerror}") from None
     station = data.get("station", {})
     intake = data.get("intake", {})
     try:
+        for table, value in (("station", station), ("intake", intake), ("printer", data.get("printer", {})),
+                             ("scanner", data.get("scanner", {}))):
+            if not isinstance(value, dict):
+                raise bad(f"[{table}] must be a table")
+        name = station.get("name", "station")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > STATION_NAME_MAX \
+                or not name.isprintable():
+            raise bad(f"[station] name must be a text of 1 to {STATION_NAME_MAX} printable characters")
+        behind_proxy = station.get("behind_proxy", False)
+        if not isinstance(behind_proxy, bool):
+            raise bad("[station] behind_proxy must be true or false")
+        idle = float(station.get("session_idle_hours", 12.0))
+        window = int(intake.get("repeat_window_days", 90))
+        if not (0 <= idle <= 24 * 365) or not 0 <= window <= 3650:
+            raise bad("session_idle_hours or repeat_window_days is out of range")
         return StationSettings(
-            name=str(station.get("name", "station")),
-            session_idle_hours=float(station.get("session_idle_hours", 12.0)),
-            repeat_window_days=int(intake.get("repeat_window_days", 90)),
-            printer=dict(data.get("printer", {})),
-            scanner=dict(data.get("scanner", {})),
-            raw=data,
+            name=name.strip(), session_idle_hours=idle, repeat_window_days=window,
+            printer=dict(data.get("printer", {})), scanner=dict(data.get("scanner", {})),
+            behind_proxy=behind_proxy, raw=data,
         )
-    except (TypeError, ValueError) as exc:
-        raise DomainError("bad_config", "{path}: {reason}", path=str(path), reason=str(exc)) from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise bad(str(exc)) from None
 
 
 def session_secret() -> str:
@@ -100,16 +193,13 @@ def session_secret() -> str:
             pass
         finally:
             tmp.unlink()
+    _private(path, PRIVATE_FILE)
     return path.read_text().strip()
 
 
 def attachments_path() -> Path:
-    path = rma_home() / "attachments"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(rma_home() / "attachments")
 
 
 def ui_storage_path() -> Path:
-    path = rma_home() / "ui-storage"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(rma_home() / "ui-storage")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
@@ -59,8 +60,19 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
             url=config.mask_url(url), reason=str(exc).splitlines()[0],
         ) from None
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            config.private_database_file(Path(database))
         _sqlite_setup(engine)
     return engine
+
+
+def database_error(exc: BaseException, url: str | None = None) -> DomainError:
+    """A database that failed mid-command, as one clear line naming the (masked) URL."""
+    orig = getattr(exc, "orig", None)
+    reason = (str(orig or exc).strip().splitlines() or [type(exc).__name__])[0]
+    return DomainError("database_error", "database error at {url}: {reason}",
+                       url=config.mask_url(url or config.database_url()), reason=reason)
 
 
 def ping(engine: Engine) -> None:

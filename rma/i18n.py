@@ -733,8 +733,54 @@ def detail_label(key: str) -> str:
 
 
 # Parameters whose values are themselves words of the trade, shown in the worker's language.
+# Hostile input: refused texts, far dates, files that are not what they claim, and the names
+# of the fields those messages name (``field`` is translated like ``action``).
+ZH.update({
+    "{field} contains a control character ({char}); type it again without it": "{field}含有控制字符（{char}），请去掉后重新输入",
+    "{field} is longer than {limit} characters ({length})": "{field}超过 {limit} 个字符（{length}）",
+    "{field} is required": "请填写{field}",
+    "{field} must be a text": "{field}必须是文本",
+    "{field} {value} is out of range ({low} to {high})": "{field} {value} 超出范围（{low} 至 {high}）",
+    "month {month} is out of range ({low} to {high})": "月份 {month} 超出范围（{low} 至 {high}）",
+    "a limit is a number of rows from 1 to {most}, not {limit}": "条数上限应为 1 至 {most} 的整数，而不是 {limit}",
+    "cannot write {path}: {reason}": "无法写入 {path}：{reason}",
+    "a password is at most {n} characters, without control characters": "密码最多 {n} 个字符，且不能含控制字符",
+    "internal error: {error} (run again with RMA_DEBUG=1 for the details)":
+        "内部错误：{error}（设置 RMA_DEBUG=1 后重新运行可查看详情）",
+    "not received: the database failed before this serial": "未接收：处理到此序列号之前数据库已出错",
+    "the header row has control characters": "表头行含有控制字符",
+    "the header row is not CSV: {reason}": "表头行不是 CSV 格式：{reason}",
+    "the test plan of {model} is broken: {reason}": "{model} 的测试方案有错误，无法使用：{reason}",
+    "{name} is an image of more than {mp} megapixels": "{name} 是超过 {mp} 百万像素的图片",
+    "date": "日期",
+    "manufactured_on": "生产日期",
+    "shipped_on": "发货日期",
+    "customer name": "客户名称",
+    "region": "地区",
+    "contact": "联系人",
+    "model name": "型号名称",
+    "serial pattern": "序列号规则",
+    "firmware": "固件版本",
+    "accessory": "配件",
+    "display name": "显示名称",
+    "reason for the move": "手动移动的原因",
+    "reason text": "原因说明",
+    "courier": "快递公司",
+    "action": "处理措施",
+    "complaint": "故障描述",
+    "file name": "文件名",
+    "content type": "文件类型",
+    "fixture port": "夹具端口",
+    "answer": "回答",
+    "station": "工位",
+    "step": "测试步骤",
+    "customer": "客户",
+    "model": "型号",
+    "tag": "标签号",
+})
+
 _STATE_PARAMS = frozenset({"state", "from_state", "to_state"})
-_TEXT_PARAMS = frozenset({"action"})
+_TEXT_PARAMS = frozenset({"action", "field"})
 _STATE_VALUES = frozenset(s.value for s in VisitState)
 _ROLE_VALUES = frozenset(r.value for r in Role)
 

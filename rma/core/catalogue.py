@@ -9,12 +9,14 @@ from sqlalchemy import select
 
 from rma.core.ledger import record_audit
 from rma.core.models import Customer, ProductModel, Role, User
-from rma.core.services import require_role
+from rma.core.parse import clean_text
+from rma.core.services import normalise_key, require_role, usable_key
 from rma.db import UnitOfWork
 from rma.errors import DomainError
 
 FAMILIES = ("head_unit", "navigation", "dash_cam", "cluster", "ecu")
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,31}$")
+ACCESSORY_MAX = 200  # an accessory's name, as the checklist shows it
 
 
 @lru_cache(maxsize=256)
@@ -26,7 +28,7 @@ def _code(value: str, what: str) -> str:
     code = (value or "").strip().upper()
     if not CODE_RE.match(code):
         raise DomainError("bad_code", "{what} code {code!r}: 1-32 characters A-Z, 0-9, dot, dash, underscore",
-                          what=what, code=value)
+                          what=what, code=(value or "")[:40])
     return code
 
 
@@ -36,6 +38,10 @@ def add_model(
 ) -> ProductModel:
     require_role(actor, Role.ADMIN, Role.SUPERVISOR, action="add product models")
     code = _code(code, "model")
+    name = clean_text(name, "model name", column=ProductModel.name, required=True)
+    serial_pattern = clean_text(serial_pattern, "serial pattern", column=ProductModel.serial_pattern, required=True)
+    firmware_version = clean_text(firmware_version, "firmware", column=ProductModel.firmware_version)
+    accessories = [clean_text(a, "accessory", limit=ACCESSORY_MAX, required=True) for a in (accessories or [])]
     try:
         re.compile(serial_pattern)
     except re.error as exc:
@@ -43,11 +49,11 @@ def add_model(
                           pattern=serial_pattern, reason=str(exc)) from None
     if family not in FAMILIES:
         raise DomainError("bad_family", "family {family!r}; families are: {known}", family=family, known=", ".join(FAMILIES))
-    if not 0 <= int(warranty_months) <= 120:
+    if isinstance(warranty_months, bool) or not 0 <= int(warranty_months) <= 120:
         raise DomainError("bad_warranty", "warranty months must be between 0 and 120")
     if uow.session.scalar(select(ProductModel.id).where(ProductModel.code == code)):
         raise DomainError("model_exists", "model {code} already exists", code=code)
-    model = ProductModel(code=code, name=name.strip(), family=family, serial_pattern=serial_pattern,
+    model = ProductModel(code=code, name=name, family=family, serial_pattern=serial_pattern,
                          warranty_months=int(warranty_months), firmware_version=firmware_version,
                          accessories=list(accessories or []))
     uow.session.add(model)
@@ -62,9 +68,12 @@ def add_customer(uow: UnitOfWork, actor: User, *, code: str, name: str, region: 
     code = _code(code, "customer")
     if not (name or "").strip():
         raise DomainError("name_required", "a customer needs a name")
+    name = clean_text(name, "customer name", column=Customer.name)
+    region = clean_text(region, "region", column=Customer.region)
+    contact = clean_text(contact, "contact", column=Customer.contact)
     if uow.session.scalar(select(Customer.id).where(Customer.code == code)):
         raise DomainError("customer_exists", "customer {code} already exists", code=code)
-    customer = Customer(code=code, name=name.strip(), region=region, contact=contact)
+    customer = Customer(code=code, name=name, region=region, contact=contact)
     uow.session.add(customer)
     uow.session.flush()
     record_audit(uow, actor, "customer_added", code, {"name": customer.name})
@@ -72,16 +81,18 @@ def add_customer(uow: UnitOfWork, actor: User, *, code: str, name: str, region: 
 
 
 def get_model(uow: UnitOfWork, code: str) -> ProductModel:
-    model = uow.session.scalar(select(ProductModel).where(ProductModel.code == (code or "").strip().upper()))
+    key = normalise_key(code)
+    model = uow.session.scalar(select(ProductModel).where(ProductModel.code == key)) if usable_key(key) else None
     if model is None:
-        raise DomainError("unknown_model", "no product model {code}", code=code)
+        raise DomainError("unknown_model", "no product model {code}", code=(code or "")[:40])
     return model
 
 
 def get_customer(uow: UnitOfWork, code: str) -> Customer:
-    customer = uow.session.scalar(select(Customer).where(Customer.code == (code or "").strip().upper()))
+    key = normalise_key(code)
+    customer = uow.session.scalar(select(Customer).where(Customer.code == key)) if usable_key(key) else None
     if customer is None:
-        raise DomainError("unknown_customer", "no customer {code}", code=code)
+        raise DomainError("unknown_customer", "no customer {code}", code=(code or "")[:40])
     return customer
 
 

@@ -27,6 +27,7 @@ from rma.core.models import (
     UserRole,
     Visit,
 )
+from rma.core.parse import FREE_TEXT_LIMIT, clean_text, control_character
 from rma.core.states import INITIAL, TERMINAL, VisitState, can_move
 from rma.db import UnitOfWork
 from rma.errors import DomainError
@@ -37,6 +38,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
 FREE_LOGIN_FAILURES = 5
 MAX_LOGIN_DELAY_S = 300
 
@@ -64,13 +66,21 @@ def require_role(actor: User, *roles: Role, action: str) -> None:
         )
 
 
+def _user_named(uow: UnitOfWork, username: str | None) -> User | None:
+    """The user of that name; a name that cannot be a user name (control characters, too long) is nobody."""
+    name = (username or "").strip().lower()
+    if not name or len(name) > 64 or control_character(name):
+        return None
+    return uow.session.scalar(select(User).where(User.username == name))
+
+
 def get_actor(uow: UnitOfWork, username: str | None) -> User:
     """The user a command acts as; unknown or disabled users are refused."""
     if not username:
         raise DomainError("no_actor", "say who is acting: --as NAME or RMA_USER")
-    user = uow.session.scalar(select(User).where(User.username == username.strip().lower()))
+    user = _user_named(uow, username)
     if user is None:
-        raise DomainError("unknown_user", "no user named {name}", name=username)
+        raise DomainError("unknown_user", "no user named {name}", name=username[:64])
     if not user.active:
         raise DomainError("forbidden", "user {user} is disabled", user=user.username)
     return user
@@ -83,6 +93,14 @@ def get_user_by_id(uow: UnitOfWork, user_id: int) -> User | None:
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise DomainError("weak_password", "a password needs at least {n} characters", n=MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD or control_character(password) is not None:
+        raise DomainError("bad_password", "a password is at most {n} characters, without control characters",
+                          n=MAX_PASSWORD)
+
+
+def _secret(password: str | None) -> bytes:
+    """What is hashed or verified: any text a login form can send (even bytes that were not UTF-8)."""
+    return (password or "").encode("utf-8", "surrogatepass")
 
 
 def add_user(
@@ -103,11 +121,12 @@ def add_user(
         )
     if not roles:
         raise DomainError("no_role", "a user needs at least one role")
+    display_name = clean_text(display_name, "display name", column=User.display_name)
     _check_password(password)
     if uow.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise DomainError("user_exists", "a user named {name} already exists", name=username)
     user = User(
-        username=username, display_name=(display_name or username).strip(),
+        username=username, display_name=display_name or username,
         password_hash=_hasher.hash(password), active=True, auth_version=1, failed_logins=0,
         created_at=uow.now(),
     )
@@ -124,9 +143,9 @@ def list_users(uow: UnitOfWork) -> list[User]:
 
 def _admin_target(uow: UnitOfWork, actor: User, username: str, action: str) -> User:
     require_role(actor, Role.ADMIN, action=action)
-    user = uow.session.scalar(select(User).where(User.username == username.strip().lower()))
+    user = _user_named(uow, username)
     if user is None:
-        raise DomainError("unknown_user", "no user named {name}", name=username)
+        raise DomainError("unknown_user", "no user named {name}", name=(username or "")[:64])
     return user
 
 
@@ -193,8 +212,10 @@ def _throttled(failures: int, last: datetime | float | None, now: datetime) -> i
 def authenticate(uow: UnitOfWork, username: str, password: str) -> User:
     """Check a login. Failed attempts are committed even though the login is refused."""
     name = (username or "").strip().lower()
+    if len(name) > 64 or control_character(name):
+        name = "\ufffd"  # cannot be anyone's name: one shared slow-down, never a database error
     now = uow.now()
-    user = uow.session.scalar(select(User).where(User.username == name)) if name else None
+    user = _user_named(uow, name) if name else None
     if user is None:
         with _unknown_lock:
             count, last = _unknown_failures.get(name, (0, None))
@@ -202,7 +223,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> User:
         if wait:
             raise DomainError("login_throttled", "Too many failed logins. Try again in {seconds} s.", seconds=wait)
         try:
-            _hasher.verify(_DUMMY_HASH, password or "")
+            _hasher.verify(_DUMMY_HASH, _secret(password))
         except VerificationError:
             pass
         with _unknown_lock:
@@ -212,7 +233,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> User:
     if wait:
         raise DomainError("login_throttled", "Too many failed logins. Try again in {seconds} s.", seconds=wait)
     try:
-        _hasher.verify(user.password_hash, password or "")
+        _hasher.verify(user.password_hash, _secret(password))
     except (VerificationError, InvalidHashError):
         user.failed_logins += 1
         user.last_failed_login_at = now
@@ -231,21 +252,32 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> User:
 # ---------------------------------------------------------------- units and visits
 
 def normalise_key(key: str) -> str:
+    """A tag, serial or waybill as typed or scanned: trimmed, upper case."""
     return (key or "").strip().upper()
 
 
+def usable_key(key: str) -> bool:
+    """Whether a normalised key can name anything at all: a key with control characters or of
+    a hundred characters names nothing, and is never sent to the database (PostgreSQL refuses a NUL)."""
+    return bool(key) and len(key) <= MAX_KEY and control_character(key) is None
+
+
+MAX_KEY = 64  # the longest tag, serial or waybill column
+
+
 def find_visit(uow: UnitOfWork, tag: str) -> Visit:
-    visit = uow.session.scalar(select(Visit).where(Visit.tag == normalise_key(tag)))
+    key = normalise_key(tag)
+    visit = uow.session.scalar(select(Visit).where(Visit.tag == key)) if usable_key(key) else None
     if visit is None:
-        raise DomainError("unknown_visit", "no visit with tag {tag}", tag=tag)
+        raise DomainError("unknown_visit", "no visit with tag {tag}", tag=(tag or "")[:40])
     return visit
 
 
 def find_unit(uow: UnitOfWork, key: str) -> Unit:
     """A unit by its serial or by the tag of any of its visits."""
     key = normalise_key(key)
-    if not key:
-        raise DomainError("unknown_unit", "no unit with serial or tag {key!r}", key=key)
+    if not usable_key(key):
+        raise DomainError("unknown_unit", "no unit with serial or tag {key!r}", key=key[:40])
     unit = uow.session.scalar(select(Unit).where(Unit.serial == key))
     if unit is None:
         unit = uow.session.scalar(select(Unit).join(Visit).where(Visit.tag == key))
@@ -334,8 +366,9 @@ def move_visit(uow: UnitOfWork, actor: User, tag: str, to_state: VisitState, rea
     require_role(actor, Role.LEAD, Role.SUPERVISOR, action="move visits by hand")
     if not (reason or "").strip():
         raise DomainError("reason_required", "a manual move needs a reason")
+    reason = clean_text(reason, "reason for the move", limit=FREE_TEXT_LIMIT, multiline=True)
     visit = find_visit(uow, tag)
-    return transition(uow, actor, visit, to_state, event="manual_move", details={"reason": reason.strip()})
+    return transition(uow, actor, visit, to_state, event="manual_move", details={"reason": reason})
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rma.clikit import Context, progress_bar
+from rma.clikit import Context, one_line, progress_bar, terminal_safe
 from rma.clikit import add_command as cmd
 from rma.core.parse import parse_day
 from rma.errors import DomainError
@@ -21,16 +21,28 @@ def _actor(ctx: Context, uow):  # noqa: ANN001, ANN202
 
 
 
-def _read_file(path: Path) -> bytes:
+def _read_file(path: Path, limit: int) -> bytes:
+    """The file's bytes, never more than ``limit`` of them (``/dev/zero`` or a huge file is refused, not read)."""
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise DomainError("unreadable_file", "cannot read {path}: {reason}", path=str(path), reason=exc.strerror) from None
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise DomainError("unreadable_file", "cannot read {path}: {reason}", path=str(path)[:200],
+                          reason=getattr(exc, "strerror", None) or str(exc)) from None
+    if len(data) > limit:
+        raise DomainError("file_too_big", "the file {name} is larger than {mb} MB", name=str(path)[:200],
+                          mb=limit // 2**20)
+    return data
 
 
 # ---------------------------------------------------------------- intake and parcels
 
 def cmd_intake_receive(ctx: Context) -> int:
+    """Each serial is its own unit of work. If the database goes away half-way, the serials
+    received before are still printed (they are committed), then the error and what was not done."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from rma.db import database_error
     from rma.intake import labelling, services
 
     a = ctx.args
@@ -42,7 +54,8 @@ def cmd_intake_receive(ctx: Context) -> int:
         parcel_id = parcel.id
     results: list[dict[str, Any]] = []
     failed = False
-    for serial in a.serial:
+    stopped: DomainError | None = None  # the database went away: nothing more is tried
+    for n, serial in enumerate(a.serial):
         try:
             with db.uow() as uow:  # one scan, one unit of work
                 from rma.intake.models import Parcel
@@ -57,9 +70,25 @@ def cmd_intake_receive(ctx: Context) -> int:
             failed = True
             results.append({"serial": serial, **exc.as_json()})
             continue
+        except SQLAlchemyError as exc:
+            stopped = database_error(exc)
+            results.append({"serial": serial, **stopped.as_json()})
+            results += [{"serial": s, **DomainError(
+                "not_attempted", "not received: the database failed before this serial").as_json()}
+                for s in a.serial[n + 1:]]
+            break
         if job_id is not None and not a.no_print:
-            data["label"] = labelling.print_job(db, job_id)
+            try:
+                data["label"] = labelling.print_job(db, job_id)
+            except SQLAlchemyError as exc:  # the visit is committed: it is reported all the same
+                stopped = database_error(exc)
+                data["label"] = {"job": job_id, "status": "unknown", "error": stopped.message}
         results.append(data)
+        if stopped is not None:
+            results += [{"serial": s, **DomainError(
+                "not_attempted", "not received: the database failed before this serial").as_json()}
+                for s in a.serial[n + 1:]]
+            break
 
     def text() -> str:
         lines = []
@@ -80,9 +109,14 @@ def cmd_intake_receive(ctx: Context) -> int:
 
     ctx.out(results, text)
     for r in results:
-        if "error" in r:
-            print(f"rma: {r['serial']}: {r['error']['message']}", file=sys.stderr)
-    return 1 if failed else 0
+        if "error" in r and r["error"]["code"] not in ("not_attempted", "database_error"):
+            print(one_line(f"rma: {r['serial']}: {r['error']['message']}"), file=sys.stderr)
+    if stopped is not None:
+        received = sum(1 for r in results if "tag" in r)
+        skipped = sum(1 for r in results if r.get("error", {}).get("code") == "not_attempted")
+        print(one_line(f"rma: {stopped.message} ({received} serial(s) received before it, listed above; "
+                       f"{skipped} not attempted)"), file=sys.stderr)
+    return 1 if failed or stopped is not None else 0
 
 
 def cmd_parcel_show(ctx: Context) -> int:
@@ -122,7 +156,7 @@ def cmd_parcel_attach(ctx: Context) -> int:
     from rma.intake import services
 
     path = Path(ctx.args.file)
-    data = _read_file(path)
+    data = _read_file(path, services.MAX_ATTACHMENT_BYTES)
     with ctx.database().uow() as uow:
         att = services.attach_to_parcel(uow, _actor(ctx, uow), ctx.args.waybill, filename=path.name, data=data,
                                         courier=ctx.args.courier)
@@ -261,7 +295,8 @@ def cmd_courier_costs(ctx: Context) -> int:
     with ctx.database().uow(readonly=True) as uow:
         report = services.courier_costs(uow, ctx.args.month)
     if ctx.args.csv:
-        sys.stdout.write(csv_text(report["parcels"], ["date", "courier", "waybill", "direction", "customer", "cost"]))
+        sys.stdout.write(terminal_safe(csv_text(report["parcels"],
+                                                ["date", "courier", "waybill", "direction", "customer", "cost"])))
         return 0
     ctx.out(report, lambda: "\n".join(
         [f"courier costs {report['month']}: total {report['total']}"]
@@ -285,7 +320,7 @@ def cmd_visits(ctx: Context) -> int:
     if a.csv:  # streamed: a million visits never sit in memory
         with ctx.database().uow(readonly=True) as uow:
             for line in csv_lines(services.iter_visits(uow, f), services.VISIT_COLUMNS, lineterminator="\n"):
-                sys.stdout.write(line)
+                sys.stdout.write(terminal_safe(line))
         return 0
     with ctx.database().uow(readonly=True) as uow:
         rows = services.list_visits(uow, f)
@@ -298,10 +333,10 @@ def cmd_visits(ctx: Context) -> int:
 
 
 def cmd_units_import(ctx: Context) -> int:
-    from rma.intake.imports import import_units
+    from rma.intake.imports import MAX_IMPORT_BYTES, import_units
 
     path = Path(ctx.args.file)
-    data = _read_file(path)
+    data = _read_file(path, MAX_IMPORT_BYTES)
     report = import_units(ctx.database(), ctx.actor_name(), data,
                           progress=None if ctx.json else progress_bar())
     ctx.out(report.as_dict(), lambda: "\n".join(
@@ -325,7 +360,12 @@ def cmd_label_unit(ctx: Context) -> int:
             raise DomainError("one_label", "several tags make an A4 sheet: add --sheet a4 --format pdf")
         else:
             data = labelling.render_unit_label(uow, ctx.args.tag[0], dpi=ctx.args.dpi, fmt=ctx.args.format)
-    Path(ctx.args.out).write_bytes(data)
+    out = Path(ctx.args.out)
+    try:
+        out.write_bytes(data)
+    except (OSError, ValueError) as exc:  # a missing folder, a folder, a read-only place, a NUL in the path
+        raise DomainError("unwritable_file", "cannot write {path}: {reason}", path=str(out)[:200],
+                          reason=getattr(exc, "strerror", None) or str(exc)) from None
     ctx.out({"file": ctx.args.out, "bytes": len(data), "format": ctx.args.format, "dpi": ctx.args.dpi},
             f"wrote {ctx.args.out} ({len(data)} bytes)")
     return 0
@@ -347,7 +387,7 @@ def cmd_label_queue(ctx: Context) -> int:
 
     db = ctx.database()
     if ctx.args.retry:
-        results = labelling.retry_pending(db)
+        results = labelling.retry_pending(db, ctx.actor_name())
         ctx.out(results, lambda: "\n".join(f"job {r['job']}: {r['status']}" + (f" — {r['error']}" if r.get("error") else "")
                                            for r in results) or "nothing waiting")
         return 0 if all(r["status"] == "printed" for r in results) else 1

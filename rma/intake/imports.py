@@ -3,7 +3,11 @@
 Columns (header row, any order; names are case-insensitive):
   serial (required), model (required: a model code), manufactured_on, shipped_on
   (YYYY-MM-DD or YYYY/MM/DD), customer (a customer code), firmware.
-Each row is created or updated as a whole, or rejected with its line number and reason.
+Each row is created or updated as a whole, or rejected with its line number and reason:
+every cell is checked against its column (length, control characters, dates within range)
+before the database sees it, so SQLite and PostgreSQL give the same answer and one bad
+cell never stops the rows after it. Each committed chunk writes its own audit entry, so
+an import killed half-way still says who imported the rows it committed.
 """
 
 from __future__ import annotations
@@ -18,17 +22,20 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, IntegrityError
 
 from rma.core.ledger import record_audit
 from rma.core.models import Customer, ProductModel, Role, Unit
+from rma.core.parse import check_day, clean_text, control_character
 from rma.core.services import get_actor, require_role
-from rma.db import Database, utcnow
+from rma.db import Database, UnitOfWork, utcnow
 from rma.errors import DomainError
 from rma.intake.services import SERIAL_RE
 
 REQUIRED = ("serial", "model")
 OPTIONAL = ("manufactured_on", "shipped_on", "customer", "firmware")
 CHUNK = 2000
+MAX_IMPORT_BYTES = 64 * 1024 * 1024  # about a million rows; more is not a shipment-records file
 Progress = Callable[[int, int], None]
 
 
@@ -54,16 +61,20 @@ def decode_csv(data: bytes) -> str:
     raise DomainError("bad_csv", "the file is neither UTF-8 nor GB18030 text")
 
 
-def _parse_date(value: str) -> date | None:
+def _parse_date(value: str, column: str) -> date | None:
     value = value.strip()
     if not value:
         return None
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"):
         try:
-            return datetime.strptime(value, fmt).date()
+            day = datetime.strptime(value, fmt).date()
         except ValueError:
             continue
-    raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+        try:
+            return check_day(day, column)
+        except DomainError as exc:
+            raise ValueError(exc.message) from None
+    raise ValueError(f"{column} {value[:40]!r} is not a date (YYYY-MM-DD)")
 
 
 def _rows(text: str) -> tuple[list[str], Iterable[tuple[int, dict[str, str]]]]:
@@ -72,13 +83,24 @@ def _rows(text: str) -> tuple[list[str], Iterable[tuple[int, dict[str, str]]]]:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         raise DomainError("bad_csv", "the file is empty") from None
+    except csv.Error as exc:
+        raise DomainError("bad_csv", "the header row is not CSV: {reason}", reason=str(exc)) from None
+    if any(control_character(h) for h in header):
+        raise DomainError("bad_csv", "the header row has control characters")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise DomainError("bad_csv", "the header lacks the column(s) {cols}; it has: {header}",
                           cols=", ".join(missing), header=", ".join(header))
 
     def gen():
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # a field over the csv module's limit, a stray quote: this line only
+                yield reader.line_num, {"__error__": f"not a CSV row: {exc}"}
+                continue
             line = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
@@ -94,6 +116,9 @@ def import_units(
     db: Database, actor_name: str, data: bytes, *, progress: Progress | None = None,
 ) -> ImportReport:
     """Create or update units from a shipment-records CSV, in chunks, reporting rejected lines."""
+    if len(data) > MAX_IMPORT_BYTES:
+        raise DomainError("file_too_big", "the file {name} is larger than {mb} MB", name="shipment records",
+                          mb=MAX_IMPORT_BYTES // 2**20)
     with db.uow(readonly=True) as uow:
         actor = get_actor(uow, actor_name)
         require_role(actor, Role.ADMIN, Role.SUPERVISOR, action="import units")
@@ -111,6 +136,10 @@ def import_units(
         serial = row["serial"].strip().upper()
         code = row["model"].strip().upper()
         try:
+            for column, cell in row.items():
+                bad = control_character(cell)
+                if bad is not None:
+                    raise ValueError(f"{column} contains a control character ({bad})")
             if not SERIAL_RE.match(serial):
                 raise ValueError(f"{row['serial'][:40]!r} is not a serial number")
             if serial in seen:
@@ -123,11 +152,14 @@ def import_units(
             cust = (row.get("customer") or "").strip().upper()
             if cust and cust not in customers:
                 raise ValueError(f"unknown customer {cust!r}")
-            made = _parse_date(row.get("manufactured_on") or "")
-            shipped = _parse_date(row.get("shipped_on") or "")
+            made = _parse_date(row.get("manufactured_on") or "", "manufactured_on")
+            shipped = _parse_date(row.get("shipped_on") or "", "shipped_on")
             if made and shipped and shipped < made:
                 raise ValueError("shipped before it was made")
-            firmware = (row.get("firmware") or "").strip() or None
+            firmware = clean_text(row.get("firmware"), "firmware", column=Unit.firmware_version)
+        except DomainError as exc:
+            report.rejected.append((line, exc.message))
+            continue
         except ValueError as exc:
             report.rejected.append((line, str(exc)))
             continue
@@ -140,40 +172,61 @@ def import_units(
         progress(done, len(rows))
     for start in range(0, len(good), CHUNK):
         chunk = good[start:start + CHUNK]
-        _write_chunk(db, chunk, report)
+        try:
+            _write_chunk(db, actor_name, chunk, report, len(rows))
+        except (DataError, IntegrityError):
+            # A row the checks above let through and the database refused: find it, keep the others.
+            for one in chunk:
+                try:
+                    _write_chunk(db, actor_name, [one], report, len(rows))
+                except (DataError, IntegrityError) as exc:
+                    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                    report.rejected.append((one[0], f"the database refused it: {reason}"))
         done += len(chunk)
         if progress:
             progress(done, len(rows))
     report.rejected.sort()
     with db.uow() as uow:
-        record_audit(uow, get_actor(uow, actor_name), "units_imported", f"{report.rows} rows",
+        record_audit(uow, get_actor(uow, actor_name), "units_import_finished", f"{report.rows} rows",
                      {"created": report.created, "updated": report.updated, "rejected": len(report.rejected)})
     return report
 
 
-def _write_chunk(db: Database, chunk: list[tuple[int, dict[str, Any]]], report: ImportReport) -> None:
+def _write_chunk(db: Database, actor_name: str, chunk: list[tuple[int, dict[str, Any]]], report: ImportReport,
+                 total: int) -> None:
+    """One chunk in one transaction, with its own audit entry: the rows and who imported them commit together."""
+    rejected: list[tuple[int, str]] = []
     with db.uow() as uow:
-        session = uow.session
-        existing = dict(session.execute(
-            select(Unit.serial, Unit.model_id).where(Unit.serial.in_([r["serial"] for _, r in chunk]))).all())
-        now = utcnow()
-        values = []
-        for line, r in chunk:
-            if r["serial"] in existing and existing[r["serial"]] != r["model_id"]:
-                report.rejected.append((line, f"unit {r['serial']} is already known as another model"))
-                continue
-            values.append({**r, "created_at": now})
-        if not values:
-            return
-        dialect = session.get_bind().dialect.name
-        table = Unit.__table__
-        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        stmt = ins.on_conflict_do_update(  # an empty cell keeps what we knew
-            index_elements=["serial"],
-            set_={c: func.coalesce(ins.excluded[c], table.c[c])
-                  for c in ("manufactured_on", "sold_on", "shipped_to_id", "firmware_version")},
-        )
-        session.execute(stmt, values)
-        created = len([v for v in values if v["serial"] not in existing])
-        report.created += created
-        report.updated += len(values) - created
+        created, updated = _upsert(uow, chunk, rejected)
+        if created or updated:
+            record_audit(uow, get_actor(uow, actor_name), "units_imported",
+                         f"lines {chunk[0][0]}-{chunk[-1][0]} of {total} rows", {"created": created, "updated": updated})
+    report.created += created
+    report.updated += updated
+    report.rejected += rejected
+
+
+def _upsert(uow: UnitOfWork, chunk: list[tuple[int, dict[str, Any]]], rejected: list[tuple[int, str]]) -> tuple[int, int]:
+    session = uow.session
+    existing = dict(session.execute(
+        select(Unit.serial, Unit.model_id).where(Unit.serial.in_([r["serial"] for _, r in chunk]))).all())
+    now = utcnow()
+    values = []
+    for line, r in chunk:
+        if r["serial"] in existing and existing[r["serial"]] != r["model_id"]:
+            rejected.append((line, f"unit {r['serial']} is already known as another model"))
+            continue
+        values.append({**r, "created_at": now})
+    if not values:
+        return 0, 0
+    dialect = session.get_bind().dialect.name
+    table = Unit.__table__
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    stmt = ins.on_conflict_do_update(  # an empty cell keeps what we knew
+        index_elements=["serial"],
+        set_={c: func.coalesce(ins.excluded[c], table.c[c])
+              for c in ("manufactured_on", "sold_on", "shipped_to_id", "firmware_version")},
+    )
+    session.execute(stmt, values)
+    created = len([v for v in values if v["serial"] not in existing])
+    return created, len(values) - created

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from rma import config
 from rma.core.models import Role, User, Visit
-from rma.core.services import find_visit, require_role
+from rma.core.services import find_visit, get_actor, require_role
 from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
 from rma.intake.models import (
@@ -158,7 +158,9 @@ def pending_jobs(uow: UnitOfWork) -> list[dict[str, Any]]:
              "requested_at": j.requested_at.isoformat()} for j in jobs]
 
 
-def retry_pending(db: Database) -> list[dict[str, Any]]:
+def retry_pending(db: Database, actor_name: str | None) -> list[dict[str, Any]]:
+    """Print every waiting label again: as an active worker (a disabled or unknown user prints nothing)."""
     with db.uow(readonly=True) as uow:
+        require_role(get_actor(uow, actor_name), *ANY_WORKER, action="print labels")
         ids = [j["job"] for j in pending_jobs(uow)]
     return [print_job(db, i) for i in ids]

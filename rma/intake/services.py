@@ -20,6 +20,13 @@ from rma import config
 from rma.core import catalogue
 from rma.core.ledger import record_audit, record_visit_event
 from rma.core.models import Customer, ProductModel, Role, Unit, User, Visit
+from rma.core.parse import (
+    FREE_TEXT_LIMIT,
+    check_limit,
+    clean_key,
+    clean_text,
+    parse_month,
+)
 from rma.core.services import (
     find_unit,
     find_visit,
@@ -28,6 +35,7 @@ from rma.core.services import (
     open_visit_of,
     require_role,
     transition,
+    usable_key,
 )
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
@@ -91,20 +99,24 @@ def clean_waybill(raw: str) -> str:
 
 def clean_courier(raw: str) -> str:
     courier = (raw or "").strip()
-    if not courier or len(courier) > 64:
+    if not courier:
         raise DomainError("bad_courier", "name the courier (e.g. SF, ZTO, JD, EMS)")
+    courier = clean_text(courier, "courier", column=Parcel.courier)
     return courier.upper() if courier.isascii() else courier
 
 
 def parse_cost(raw: str | Decimal | float | None) -> Decimal | None:
-    if raw is None or raw == "":
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     try:
-        cost = Decimal(str(raw)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise DomainError("bad_cost", "{cost!r} is not an amount of money", cost=str(raw)) from None
+        cost = Decimal(str(raw).strip())
+        if not cost.is_finite():  # NaN, inf: Decimal reads them, no courier bills them
+            raise InvalidOperation
+        cost = cost.quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise DomainError("bad_cost", "{cost!r} is not an amount of money", cost=str(raw)[:40]) from None
     if cost < 0 or cost > Decimal("99999999"):
-        raise DomainError("bad_cost", "{cost!r} is not an amount of money", cost=str(raw))
+        raise DomainError("bad_cost", "{cost!r} is not an amount of money", cost=str(raw)[:40])
     return cost
 
 
@@ -115,6 +127,7 @@ def add_reason(uow: UnitOfWork, actor: User, code: str, text: str) -> ReasonCode
     code = catalogue._code(code, "reason")
     if not (text or "").strip():
         raise DomainError("text_required", "a reason code needs a text")
+    text = clean_text(text, "reason text", column=ReasonCode.text)
     if uow.session.scalar(select(ReasonCode.id).where(ReasonCode.code == code)):
         raise DomainError("reason_exists", "reason code {code} already exists", code=code)
     reason = ReasonCode(code=code, text=text.strip(), active=True)
@@ -129,9 +142,10 @@ def list_reasons(uow: UnitOfWork) -> list[ReasonCode]:
 
 
 def get_reason(uow: UnitOfWork, code: str) -> ReasonCode:
-    reason = uow.session.scalar(select(ReasonCode).where(ReasonCode.code == (code or "").strip().upper()))
+    key = normalise_key(code)
+    reason = uow.session.scalar(select(ReasonCode).where(ReasonCode.code == key)) if usable_key(key) else None
     if reason is None or not reason.active:
-        raise DomainError("unknown_reason", "no reason code {code}", code=code)
+        raise DomainError("unknown_reason", "no reason code {code}", code=(code or "")[:40])
     return reason
 
 
@@ -153,6 +167,8 @@ def add_interception(
                           "a manufacture-date range, a firmware version")
     if not (action or "").strip():
         raise DomainError("bad_interception", "an interception needs the action to take")
+    action = clean_text(action, "action", column=Interception.action, multiline=True)
+    firmware = clean_text(firmware, "firmware", column=Interception.firmware)
     kind = kinds[0]
     if kind is InterceptionKind.SERIAL_RANGE:
         if not (serial_from and serial_to):
@@ -164,8 +180,8 @@ def add_interception(
         if not (made_from and made_to) or made_from > made_to:
             raise DomainError("bad_interception", "a manufacture-date range needs both ends, in order")
     plan = Interception(model=model, kind=kind, serial_from=serial_from, serial_to=serial_to,
-                        made_from=made_from, made_to=made_to, firmware=(firmware or None) and firmware.strip(),
-                        action=action.strip(), active=True, created_by_id=actor.id, created_at=uow.now())
+                        made_from=made_from, made_to=made_to, firmware=firmware,
+                        action=action, active=True, created_by_id=actor.id, created_at=uow.now())
     uow.session.add(plan)
     uow.session.flush()
     record_audit(uow, actor, "interception_added", f"{model.code}#{plan.id}", interception_dict(plan))
@@ -208,6 +224,8 @@ def matching_interceptions(uow: UnitOfWork, unit: Unit) -> list[Interception]:
 
 def find_parcel(uow: UnitOfWork, waybill: str, courier: str | None = None) -> Parcel:
     waybill = normalise_key(waybill)
+    if not usable_key(waybill):
+        raise DomainError("unknown_parcel", "no parcel with waybill {waybill}", waybill=waybill[:40])
     q = select(Parcel).where(Parcel.waybill == waybill)
     if courier:
         q = q.where(Parcel.courier == clean_courier(courier))
@@ -228,7 +246,7 @@ def receive_parcel(
     require_role(actor, *RECEIVERS, action="receive parcels")
     courier, waybill = clean_courier(courier), clean_waybill(waybill)
     customer = catalogue.get_customer(uow, customer_code)
-    if declared is not None and not 0 <= int(declared) <= 10000:
+    if declared is not None and (isinstance(declared, bool) or not 0 <= int(declared) <= 10000):
         raise DomainError("bad_count", "declared count {n} is not a number of units", n=declared)
     parcel = uow.session.scalar(select(Parcel).where(Parcel.courier == courier, Parcel.waybill == waybill))
     if parcel is not None:
@@ -291,6 +309,8 @@ def attach_to_parcel(
 ) -> ParcelAttachment:
     """Keep a photo or scan of the waybill under RMA_HOME, named by its SHA-256, with a thumbnail."""
     require_role(actor, *RECEIVERS, action="attach waybill images")
+    filename = clean_text(filename, "file name", limit=1000) or "waybill"
+    content_type = clean_text(content_type, "content type", column=ParcelAttachment.content_type)
     parcel = find_parcel(uow, waybill, courier)
     if not data:
         raise DomainError("empty_file", "the file {name} is empty", name=filename)
@@ -318,18 +338,35 @@ def attach_to_parcel(
     return att
 
 
+MAX_IMAGE_PIXELS = 50_000_000  # a phone photo of a waybill is a few megapixels
+
+
 def _thumbnail(data: bytes, filename: str) -> bytes:
+    """A small JPEG of the image; an image that would unpack to gigabytes (a decompression bomb) is refused."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
+    def too_big() -> DomainError:
+        return DomainError("image_too_big", "{name} is an image of more than {mp} megapixels",
+                           name=filename, mp=MAX_IMAGE_PIXELS // 1_000_000)
+
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            img = img.convert("RGB")
-            img.thumbnail((320, 320))
-            out = io.BytesIO()
-            img.save(out, "JPEG", quality=80)
-            return out.getvalue()
-    except (UnidentifiedImageError, OSError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.width * img.height > MAX_IMAGE_PIXELS:  # known from the header, before unpacking
+                    raise too_big()
+                img.draft("RGB", (640, 640))  # JPEG: decode at a fraction of the size
+                img.load()
+                img = img.convert("RGB")
+                img.thumbnail((320, 320))
+                out = io.BytesIO()
+                img.save(out, "JPEG", quality=80)
+                return out.getvalue()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_big() from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
         raise DomainError("not_an_image", "{name} is neither an image nor a PDF", name=filename) from None
 
 
@@ -411,6 +448,8 @@ def receive_unit(
     """
     require_role(actor, *RECEIVERS, action="receive units")
     serial = clean_serial(serial)
+    reason_text = clean_text(reason_text, "complaint", limit=FREE_TEXT_LIMIT, multiline=True)
+    accessories = [clean_text(a, "accessory", limit=catalogue.ACCESSORY_MAX) for a in (accessories or [])]
     if parcel.closed_at is not None:
         raise DomainError("parcel_closed", "parcel {waybill} was closed on {when}", waybill=parcel.waybill,
                           when=parcel.closed_at.strftime("%Y-%m-%d %H:%M"))
@@ -468,7 +507,7 @@ def receive_unit(
     if departure is not None and uow.now() - departure[1] <= timedelta(days=window):
         repeat_visit = departure[0]
     hits = matching_interceptions(uow, unit)
-    complaint = " — ".join(x for x in ((reason.text if reason else None), (reason_text or "").strip() or None) if x)
+    complaint = " — ".join(x for x in ((reason.text if reason else None), reason_text) if x)
 
     try:
         with uow.session.begin_nested():
@@ -502,7 +541,7 @@ def record_accessories(uow: UnitOfWork, actor: User, tag: str, accessories: list
     if rec is None or visit.closed_at is not None:
         raise DomainError("not_at_intake", "visit {tag} is not at intake", tag=visit.tag)
     known = list(visit.unit.model.accessories or [])
-    ticked = list(dict.fromkeys(a.strip() for a in accessories if a and a.strip()))
+    ticked = list(dict.fromkeys(t for a in accessories if (t := clean_text(a, "accessory", limit=catalogue.ACCESSORY_MAX))))
     unknown = [a for a in ticked if a not in known]
     if unknown:
         raise DomainError("unknown_accessory", "{items} is not an accessory of {model} ({known})",
@@ -664,10 +703,8 @@ def ship_unit(
 # ---------------------------------------------------------------- figures and the ledger
 
 def _month_bounds(month: str) -> tuple[datetime, datetime]:
-    try:
-        first = datetime.strptime(month, "%Y-%m")
-    except ValueError:
-        raise DomainError("bad_month", "{month!r} is not a month (YYYY-MM)", month=month) from None
+    year, number = parse_month(month)
+    first = datetime(year, number, 1)
     after = (first + timedelta(days=32)).replace(day=1)
     return first.astimezone(), after.astimezone()  # the depot's local month
 
@@ -675,6 +712,7 @@ def _month_bounds(month: str) -> tuple[datetime, datetime]:
 def courier_costs(uow: UnitOfWork, month: str) -> dict[str, Any]:
     """Courier costs of a month by courier and direction, with every parcel, for 物流费用核对."""
     start, end = _month_bounds(month)
+    month = f"{start:%Y-%m}"
     parcels = list(uow.session.scalars(
         select(Parcel).where(Parcel.opened_at >= start, Parcel.opened_at < end).order_by(Parcel.opened_at)))
     totals: dict[tuple[str, str], dict[str, Any]] = {}
@@ -713,16 +751,17 @@ class VisitFilter:
 
 def _visit_conditions(f: VisitFilter) -> list[Any]:
     conds: list[Any] = []
+    check_limit(f.limit)
     if f.date_from:
         conds.append(Visit.opened_at >= datetime.combine(f.date_from, time.min).astimezone())
     if f.date_to:
         conds.append(Visit.opened_at < datetime.combine(f.date_to + timedelta(days=1), time.min).astimezone())
     if f.customer:
-        conds.append(Visit.customer_id == select(Customer.id).where(Customer.code == f.customer.strip().upper())
+        conds.append(Visit.customer_id == select(Customer.id).where(Customer.code == clean_key(f.customer, "customer"))
                      .scalar_subquery())
     if f.model:
         conds.append(Visit.unit_id.in_(select(Unit.id).join(ProductModel, ProductModel.id == Unit.model_id)
-                                       .where(ProductModel.code == f.model.strip().upper())))
+                                       .where(ProductModel.code == clean_key(f.model, "model"))))
     if f.state:
         conds.append(Visit.state == f.state)
     if f.warranty:

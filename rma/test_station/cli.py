@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from rma.clikit import Context
+from rma.clikit import Context, echo, one_line, terminal_safe
 from rma.clikit import add_command as cmd
 from rma.errors import DomainError
 from rma.exports import csv_text
@@ -43,7 +43,7 @@ def cmd_test_run(ctx: Context) -> int:
 
     def progress(event: Any) -> None:
         if not ctx.json and isinstance(event, services.StepOutcome):
-            print(_step_line(event.as_dict()), flush=True)
+            echo(_step_line(event.as_dict()), flush=True)
 
     result = services.run_test(db, ctx.actor_name() or "", a.tag, port=a.port, incoming=a.incoming,
                                answers=_answers(a.answer), accessories_ok=a.accessories_ok, missing=a.missing,
@@ -52,11 +52,11 @@ def cmd_test_run(ctx: Context) -> int:
     if ctx.json:
         ctx.out(data, "")
     else:
-        print(f"run {result.run_id} of {result.tag}: {result.outcome.value.upper()}"
+        echo(f"run {result.run_id} of {result.tag}: {result.outcome.value.upper()}"
               + (f" — {result.reason}" if result.reason else "")
               + ("" if result.durable else "  (NOT in the ledger)"))
     if not result.durable:
-        print(f"rma: {result.reason}", file=sys.stderr)
+        print(one_line(f"rma: {result.reason}"), file=sys.stderr)
         return 1
     return 0 if result.outcome.value == "pass" else 3
 
@@ -89,8 +89,8 @@ def cmd_test_runs(ctx: Context) -> int:
     with ctx.database().uow(readonly=True) as uow:
         rows = services.list_runs(uow, f)
     if a.csv:
-        sys.stdout.write(csv_text(({**r, "failed_steps": " ".join(r["failed_steps"])} for r in rows),
-                                  services.RUN_COLUMNS))
+        sys.stdout.write(terminal_safe(csv_text(({**r, "failed_steps": " ".join(r["failed_steps"])} for r in rows),
+                                                services.RUN_COLUMNS)))
         return 0
     ctx.out(rows, lambda: "\n".join(
         f"{r['run_id']:>5} {r['started_at'][:16]}  {r['tag']}  {r['model']:<8} {r['kind']:<8} #{r['attempt']} "
@@ -125,13 +125,21 @@ def cmd_plan_check(ctx: Context) -> int:
 
 
 def cmd_plan_list(ctx: Context) -> int:
-    from rma.test_station.plans import all_plans
+    from rma.test_station.plans import plans_in_use
 
-    plans = all_plans()
-    rows = [{"model": p.model, "name": p.name, "version": p.version, "steps": len(p.steps), "source": p.source,
-             "sha256": p.sha256} for p in plans]
-    ctx.out(rows, lambda: "\n".join(f"{r['model']:<9} v{r['version']:<3} {r['steps']:>3} steps  {r['source']}" for r in rows))
-    return 0
+    entries = plans_in_use()
+    rows = [{"model": e.model, "name": e.plan.name if e.plan else None, "version": e.plan.version if e.plan else None,
+             "steps": len(e.plan.steps) if e.plan else None, "source": str(e.path),
+             "sha256": e.plan.sha256 if e.plan else None, "error": e.error.message if e.error else None}
+            for e in entries]
+
+    def line(e) -> str:  # noqa: ANN001
+        if e.error is not None:
+            return f"{e.model or '?':<9} BROKEN  {e.error.params.get('where', e.path)}: {e.error.params.get('reason', '')}"
+        return f"{e.model:<9} v{e.plan.version:<3} {len(e.plan.steps):>3} steps  {e.path}"
+
+    ctx.out(rows, lambda: "\n".join(line(e) for e in entries) or "no test plans")
+    return 1 if any(e.error for e in entries) else 0
 
 
 def cmd_sim_fixture(ctx: Context) -> int:

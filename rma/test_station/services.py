@@ -7,6 +7,7 @@ the ledger as it completes; the outcome is shown only after its end row is commi
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -16,13 +17,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from rma import config
 from rma.core.checks import Violation, register_check
 from rma.core.ledger import record_visit_event
 from rma.core.models import Role, Unit, User, Visit
+from rma.core.parse import check_limit, clean_key, clean_text, known_id
 from rma.core.seals import seal_streams
 from rma.core.services import find_visit, get_actor, require_role, transition
 from rma.core.states import VisitState
@@ -39,6 +42,8 @@ from rma.test_station.models import (
     Verdict,
 )
 from rma.test_station.plans import Plan, Step, plan_for_model
+
+log = logging.getLogger(__name__)
 
 TESTERS = (Role.TESTER, Role.LEAD)
 INCOMING_STATES = (VisitState.RECEIVED, VisitState.AWAITING_BENCH)
@@ -161,18 +166,25 @@ def judge(step: Step, text: str, firmware: str | None) -> tuple[Verdict, float |
 
 # ---------------------------------------------------------------- starting a run
 
-def _plan_record(uow: UnitOfWork, plan: Plan) -> None:
-    if uow.session.get(TestPlanRecord, plan.sha256) is None:
-        from pathlib import Path
+def _insert_ignoring_duplicates(uow: UnitOfWork, model: type, key: str, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING: whether this row went in (False: another station's is there).
 
-        text = Path(plan.source).read_text(encoding="utf-8") if Path(plan.source).is_file() else ""
-        uow.session.add(TestPlanRecord(sha256=plan.sha256, model=plan.model, name=plan.name, version=plan.version,
-                                       source=plan.source[-500:], text=text, first_used_at=uow.now()))
-        try:
-            with uow.session.begin_nested():
-                uow.session.flush()
-        except IntegrityError:
-            pass  # another station recorded the same plan a moment ago
+    A duplicate never breaks the transaction (no failed statement, no rolled-back session), on
+    PostgreSQL as on SQLite: the loser of a race gets a clear answer, not PendingRollbackError.
+    """
+    dialect = uow.session.get_bind().dialect.name
+    table = model.__table__
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(**values)
+    stmt = stmt.on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+    return uow.session.execute(stmt).first() is not None
+
+
+def _plan_record(uow: UnitOfWork, plan: Plan) -> None:
+    """The exact text that judges the run (as parsed, never re-read from a file that may have changed)."""
+    if uow.session.get(TestPlanRecord, plan.sha256) is None:
+        _insert_ignoring_duplicates(uow, TestPlanRecord, "sha256", {
+            "sha256": plan.sha256, "model": plan.model, "name": plan.name, "version": plan.version,
+            "source": plan.source[-500:], "text": plan.text, "first_used_at": uow.now()})
 
 
 def _in_test(tag: str, station: str = "another station", user: str = "someone") -> DomainError:
@@ -181,22 +193,45 @@ def _in_test(tag: str, station: str = "another station", user: str = "someone") 
                        tag=tag, station=station, user=user)
 
 
+# Runs going on in this process (the web app's worker threads): this station's own lock of a
+# live run is never taken over; a lock of this station whose run is not live here is a run
+# that died (a crash, a killed command), and the station may always retry it.
+_live_runs: set[tuple[str, int]] = set()  # (database URL, run id)
+_live_lock = threading.Lock()
+
+
+def _live_key(engine_url: Any, run_id: int | None) -> tuple[str, int]:
+    return str(engine_url), run_id or 0
+
+
 def _take_lock(uow: UnitOfWork, visit: Visit, actor: User, station: str) -> None:
-    """Lock the visit for this station; a dead station's stale lock is taken over."""
-    now = uow.now()
-    lock = uow.session.get(TestLock, visit.id, with_for_update=True)
+    """Lock the visit for this station; a dead station's stale lock, or this station's own dead run, is taken over."""
+    now, tag, visit_id = uow.now(), visit.tag, visit.id
+    lock = uow.session.get(TestLock, visit_id, with_for_update=True)
     if lock is not None:
-        if now - lock.heartbeat_at < LOCK_STALE:
+        with _live_lock:
+            own_dead_run = lock.station == station and \
+                _live_key(uow.session.get_bind().url, lock.run_id) not in _live_runs
+        if not own_dead_run and now - lock.heartbeat_at < LOCK_STALE:
             who = uow.session.get(User, lock.operator_id)
-            raise _in_test(visit.tag, lock.station, who.username if who else "?")
+            raise _in_test(tag, lock.station, who.username if who else "?")
         uow.session.delete(lock)
         uow.session.flush()
-    uow.session.add(TestLock(visit_id=visit.id, station=station, operator_id=actor.id, heartbeat_at=now))
+    if not _insert_ignoring_duplicates(uow, TestLock, "visit_id", {
+            "visit_id": visit_id, "station": station, "operator_id": actor.id, "heartbeat_at": now}):
+        holder = uow.session.execute(
+            select(TestLock.station, User.username).join(User, User.id == TestLock.operator_id)
+            .where(TestLock.visit_id == visit_id)).first()
+        raise _in_test(tag, holder[0], holder[1]) if holder else _in_test(tag)
+
+
+def _release_lock(db: Database, run_id: int, visit_id: int) -> None:
+    """After a run that could not end normally: its lock goes (best effort; the database may be down)."""
     try:
-        with uow.session.begin_nested():
-            uow.session.flush()
-    except IntegrityError:
-        raise _in_test(visit.tag) from None
+        with db.uow() as uow:
+            uow.session.execute(delete(TestLock).where(TestLock.visit_id == visit_id, TestLock.run_id == run_id))
+    except Exception:  # noqa: BLE001 - this station may retry its own run anyway
+        log.warning("could not release the test lock of run %s", run_id, exc_info=True)
 
 
 def preflight(uow: UnitOfWork, tag: str, *, incoming: bool) -> tuple[Visit, Plan, list[str], str | None]:
@@ -218,6 +253,7 @@ def start_run(db: Database, actor_name: str, tag: str, *, port: str, incoming: b
               station: str | None = None) -> RunStarted:
     """Lock the visit, record the plan and the run, and (outgoing) move the visit into test."""
     station = station or config.station_settings().name
+    port = clean_text(port, "fixture port", column=TestRun.port, required=True)
     kind = RunKind.INCOMING if incoming else RunKind.OUTGOING
     with db.uow() as uow:
         actor = get_actor(uow, actor_name)
@@ -227,22 +263,21 @@ def start_run(db: Database, actor_name: str, tag: str, *, port: str, incoming: b
         _plan_record(uow, plan)
         attempt = 1 + (uow.session.scalar(select(func.count()).select_from(TestRun).where(
             TestRun.visit_id == visit.id, TestRun.kind == kind)) or 0)
-        run = TestRun(visit_id=visit.id, kind=kind, attempt=attempt, station=station, port=port[:300],
+        run = TestRun(visit_id=visit.id, kind=kind, attempt=attempt, station=station, port=port,
                       operator_id=actor.id, plan_sha256=plan.sha256, model=plan.model, started_at=uow.now())
         uow.session.add(run)
-        try:
-            with uow.session.begin_nested():
-                uow.session.flush()
-        except IntegrityError:
-            raise _in_test(visit.tag) from None
+        uow.session.flush()  # the lock is ours: no other station numbers an attempt of this visit now
         uow.session.get(TestLock, visit.id).run_id = run.id
         if not incoming and visit.state is VisitState.AWAITING_TEST:
             transition(uow, actor, visit, VisitState.IN_TEST, event="test_started",
                        details={"run": run.id, "station": station, "attempt": attempt})
         elif visit.state is VisitState.IN_TEST:  # its station died mid-run: this one carries on
             record_visit_event(uow, visit, actor, "test_taken_over", details={"run": run.id, "station": station})
-        return RunStarted(run.id, visit.tag, visit.unit.serial, plan.model, kind, attempt, plan, checklist, firmware,
-                          port, visit.id)
+        started = RunStarted(run.id, visit.tag, visit.unit.serial, plan.model, kind, attempt, plan, checklist,
+                             firmware, port, visit.id)
+    with _live_lock:
+        _live_runs.add(_live_key(db.engine.url, started.run_id))
+    return started
 
 
 # ---------------------------------------------------------------- running it
@@ -323,8 +358,20 @@ def execute_run(
     db: Database, started: RunStarted, fixture: FixtureLike, *, answer: Answerer,
     checklist: ChecklistAnswer, on_event: EventSink | None = None, abort: threading.Event | None = None,
 ) -> RunResult:
-    """Run every step of the plan on an opened-or-not fixture; always releases it and ends the run."""
-    emit = on_event or (lambda _e: None)
+    """Run every step of the plan on an opened-or-not fixture; always releases it and ends the run.
+
+    Whatever goes wrong, the run ends: an unforeseen exception ends it as ERROR (Ctrl-C as
+    ABORTED, and then goes on up) with its end row written and the visit unlocked; a ledger that
+    cannot be written leaves it incomplete (never PASS) and the lock is released if it can be.
+    """
+    sink = on_event or (lambda _e: None)
+
+    def emit(event: Any) -> None:  # a page that went away must not stop the run in the ledger
+        try:
+            sink(event)
+        except Exception:  # noqa: BLE001
+            log.warning("run %s: the progress display failed", started.run_id, exc_info=True)
+
     abort = abort or threading.Event()
     emit(started)
     steps: list[StepOutcome] = []
@@ -333,10 +380,11 @@ def execute_run(
     reason: str | None = None
     identity: str | None = None
     ticks: dict[str, bool] = {}
-    writer = StepWriter(db, started.run_id, started.visit_id, db.clock)
+    writer: StepWriter | None = None
     try:
         from drivers.fixture import FixtureError
 
+        writer = StepWriter(db, started.run_id, started.visit_id, db.clock)
         t0 = time.perf_counter()
         try:
             fixture.open()
@@ -397,18 +445,41 @@ def execute_run(
                 outcome = Outcome.PASS
     except SQLAlchemyError as exc:
         # The ledger could not take a step: the run stays incomplete (no end row), never PASS.
+        _close(writer, fixture, _live_key(db.engine.url, started.run_id))
+        _release_lock(db, started.run_id, started.visit_id)
         result = RunResult(started.run_id, started.tag, Outcome.ERROR,
                            f"the test ledger could not be written: {str(exc).splitlines()[0]}", identity, steps,
                            failed, ticks, durable=False)
         emit(result)
         return result
-    finally:
-        writer.close()
-        try:
-            fixture.close()
-        except Exception:  # noqa: BLE001 - releasing the port must never hide the run's outcome
-            pass
+    except Exception as exc:  # noqa: BLE001
+        # Anything else (a bug): the run still ends in the ledger, as ERROR, and lets go of the visit.
+        log.exception("run %s stopped on an internal error", started.run_id)
+        _close(writer, fixture, _live_key(db.engine.url, started.run_id))
+        return _end_run(db, started, Outcome.ERROR, f"the run stopped on an internal error: {type(exc).__name__}: "
+                        f"{str(exc)[:200]}", identity, steps, failed, ticks, emit)
+    except BaseException:
+        # Ctrl-C or the process told to stop: the run ends as ABORTED before the process goes.
+        _close(writer, fixture, _live_key(db.engine.url, started.run_id))
+        _end_run(db, started, Outcome.ABORTED, "interrupted", identity, steps, failed, ticks, emit)
+        raise
+    _close(writer, fixture, _live_key(db.engine.url, started.run_id))
     return _end_run(db, started, outcome, reason, identity, steps, failed, ticks, emit)
+
+
+def _close(writer: StepWriter | None, fixture: FixtureLike, live: tuple[str, int]) -> None:
+    """The run's ledger connection and the fixture port go back, whatever happened."""
+    with _live_lock:
+        _live_runs.discard(live)
+    if writer is not None:
+        try:
+            writer.close()
+        except Exception:  # noqa: BLE001 - a dead connection is closed already
+            pass
+    try:
+        fixture.close()
+    except Exception:  # noqa: BLE001 - releasing the port must never hide the run's outcome
+        pass
 
 
 def _end_run(db, started, outcome, reason, identity, steps, failed, ticks, emit) -> RunResult:  # noqa: ANN001
@@ -432,11 +503,12 @@ def _end_run(db, started, outcome, reason, identity, steps, failed, ticks, emit)
             lock = uow.session.get(TestLock, visit.id)
             if lock is not None and lock.run_id == run.id:
                 uow.session.delete(lock)
-    except (SQLAlchemyError, DomainError) as exc:
-        message = exc.message if isinstance(exc, DomainError) else str(exc).splitlines()[0]
+    except Exception as exc:  # noqa: BLE001 - the tester is told; the run stays incomplete, never PASS
+        message = exc.message if isinstance(exc, DomainError) else (str(exc).splitlines() or [type(exc).__name__])[0]
         result.durable = False
         result.reason = f"the end of the run could not be written to the test ledger: {message}"
         result.outcome = Outcome.ERROR
+        _release_lock(db, started.run_id, started.visit_id)
     emit(result)
     return result
 
@@ -450,7 +522,9 @@ def run_test(
 
     Everything that needs an answer is checked before anything is written or opened.
     """
-    answers = {k.strip(): v for k, v in (answers or {}).items()}
+    answers = {k.strip(): clean_text(v, "answer", limit=ANSWER_MAX) or ""
+               for k, v in (answers or {}).items()}
+    port = clean_text(port, "fixture port", column=TestRun.port, required=True)
     with db.uow(readonly=True) as uow:
         _, plan, checklist, _ = preflight(uow, tag, incoming=incoming)
     for step in plan.prompts:
@@ -470,13 +544,30 @@ def run_test(
         if wrong:
             raise DomainError("unknown_accessory", "{items} is not an accessory of {model} ({known})",
                               items=", ".join(wrong), model=plan.model, known=", ".join(checklist))
-    if fixture_factory is None:
+    fixture = open_fixture(port, fixture_factory)  # a malformed port is refused before anything is written
+    try:
+        started = start_run(db, actor_name, tag, port=port, incoming=incoming)
+    except BaseException:
+        fixture.close()
+        raise
+    return execute_run(db, started, fixture, answer=lambda s: answers.get(s.id),
+                       checklist=lambda items: {i: i not in missing for i in items}, on_event=on_event)
+
+
+ANSWER_MAX = 200  # an operator's answer: yes/no or a scanned label
+
+
+def open_fixture(port: str, factory: Callable[[str], FixtureLike] | None = None) -> FixtureLike:
+    """The fixture's driver for ``port`` (not opened yet); a port that cannot be one is a clear error."""
+    if factory is None:
         from drivers.fixture import SerialFixture
 
-        fixture_factory = SerialFixture
-    started = start_run(db, actor_name, tag, port=port, incoming=incoming)
-    return execute_run(db, started, fixture_factory(port), answer=lambda s: answers.get(s.id),
-                       checklist=lambda items: {i: i not in missing for i in items}, on_event=on_event)
+        factory = SerialFixture
+    try:
+        return factory(port)
+    except (ValueError, OSError) as exc:
+        raise DomainError("bad_fixture_port", "the fixture port {port!r} is not usable: {reason}",
+                          port=port, reason=str(exc)) from None
 
 
 # ---------------------------------------------------------------- the test ledger
@@ -494,7 +585,7 @@ def _run_row(run: TestRun, end: TestRunEnd | None, tag: str, serial: str) -> dic
 
 
 def show_run(uow: UnitOfWork, run_id: int) -> dict[str, Any]:
-    run = uow.session.get(TestRun, run_id)
+    run = uow.session.get(TestRun, run_id) if known_id(run_id) else None
     if run is None:
         raise DomainError("unknown_run", "no test run {run}", run=run_id)
     visit = uow.session.get(Visit, run.visit_id)
@@ -523,16 +614,17 @@ def list_runs(uow: UnitOfWork, f: RunFilter) -> list[dict[str, Any]]:
          .join(Visit, Visit.id == TestRun.visit_id).join(Unit, Unit.id == Visit.unit_id)
          .outerjoin(TestRunEnd, TestRunEnd.run_id == TestRun.id))
     conds = []
+    limit = check_limit(f.limit)
     if f.date_from:
         conds.append(TestRun.started_at >= datetime.combine(f.date_from, datetime.min.time()).astimezone())
     if f.date_to:
         conds.append(TestRun.started_at < datetime.combine(f.date_to + timedelta(days=1), datetime.min.time()).astimezone())
     if f.model:
-        conds.append(TestRun.model == f.model.strip().upper())
+        conds.append(TestRun.model == clean_key(f.model, "model"))
     if f.station:
-        conds.append(TestRun.station == f.station)
+        conds.append(TestRun.station == clean_text(f.station, "station"))
     if f.tag:
-        conds.append(Visit.tag == f.tag.strip().upper())
+        conds.append(Visit.tag == clean_key(f.tag, "tag"))
     if f.outcome:
         if f.outcome == "incomplete":
             conds.append(TestRunEnd.run_id.is_(None))
@@ -543,12 +635,12 @@ def list_runs(uow: UnitOfWork, f: RunFilter) -> list[dict[str, Any]]:
                 raise DomainError("bad_outcome", "outcome is one of: pass, fail, error, aborted, incomplete") from None
     if f.failed_step:
         conds.append(TestRun.id.in_(select(TestStepResult.run_id).where(
-            TestStepResult.step_id == f.failed_step, TestStepResult.verdict != Verdict.PASS)))
+            TestStepResult.step_id == clean_text(f.failed_step, "step"), TestStepResult.verdict != Verdict.PASS)))
     if conds:
         q = q.where(and_(*conds))
     q = q.order_by(TestRun.started_at.desc(), TestRun.id.desc())
-    if f.limit:
-        q = q.limit(f.limit)
+    if limit:
+        q = q.limit(limit)
     return [_run_row(run, end, tag, serial) for run, end, tag, serial in uow.session.execute(q)]
 
 

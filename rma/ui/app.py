@@ -63,24 +63,32 @@ def _print_station_check() -> None:
 
 def serve(host: str, port: int) -> None:
     """Run the station's web app until it is stopped; refuses a database at another schema."""
+    config.private_umask()  # session files, storage, attachments: this station's user only
     db = Database.from_url()
     ping(db.engine)
     migrate.require_current(db.engine)
-    config.station_settings()  # a broken rma.toml fails here, not at the first page
+    settings = config.station_settings()  # a broken rma.toml fails here, not at the first page
     _print_station_check()
     secret = config.session_secret()
     _use_storage_path(config.ui_storage_path())
 
-    from nicegui import ui
+    from nicegui import app, ui
+    from starlette.middleware.sessions import SessionMiddleware
 
     from rma.ui import runtime
+    from rma.ui.security import SecurityHeaders
 
     runtime.set_database(db)
     register_pages()
+    # NiceGUI keeps a SessionMiddleware it finds; the security headers go outside it, so they
+    # see (and can make Secure) the session cookie on every response.
+    app.add_middleware(SessionMiddleware, secret_key=secret)
+    app.add_middleware(SecurityHeaders, behind_proxy=settings.behind_proxy)
     try:
         ui.run(
             host=host, port=port, reload=False, show=False, title="rma", favicon=FAVICON,
             storage_secret=secret, show_welcome_message=False,
+            proxy_headers=False,  # X-Forwarded-* only through [station] behind_proxy, never by default
         )
     finally:
         db.dispose()

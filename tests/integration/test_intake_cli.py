@@ -97,7 +97,7 @@ def test_a_printer_that_is_off_keeps_the_label_queued_for_reprint(rma, rma_env):
 
     t = threading.Thread(target=printer, daemon=True)
     t.start()
-    code, out, _ = rma("label", "queue", "--retry", "--json")
+    code, out, _ = rma("--as", "clerk", "label", "queue", "--retry", "--json")
     t.join(10)
     server.close()
     assert code == 0 and json.loads(out)[0]["status"] == "printed"

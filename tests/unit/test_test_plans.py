@@ -99,3 +99,42 @@ def test_equality_regex_and_prompts():
     assert [judge(yn, a, None)[0] for a in ("yes", "NO", "maybe")] == [Verdict.PASS, Verdict.FAIL, Verdict.ERROR]
     scan = Step(id="h", name="h", kind="prompt", prompt="scan", answer="scan", pattern=r"^TH-\d{4}$")
     assert judge(scan, "TH-0042", None)[0] is Verdict.PASS and judge(scan, "XX", None)[0] is Verdict.FAIL
+
+
+@pytest.mark.parametrize("change,line,words", [
+    (('send = "MEAS:VOLT? V12"', 'send = "MEAS:VOLT? V12;DUT:POWER OFF"'), 10, "cannot contain ';'"),
+    (('send = "DUT:FW?"', 'send = "DUT:FW? \\u00e9"'), 15, "printable ASCII"),
+    (("version = 2", 'version = 2\nstop_on_fail = "no"'), 5, "stop_on_fail must be true or false"),
+    (('name = "12 V rail"', 'name = "12 V \\u001b[31mrail"'), 9, "name must be a text"),
+    (('model = "hu-8800"', 'model = "' + "X" * 40 + '"'), 2, "model must be a model code"),
+    (('name = "HU-8800 outgoing"', 'name = "' + "n" * 201 + '"'), 3, "longer than 200"),
+    (("retries", "retries"), None, None),  # unchanged: the good plan itself
+])
+def test_plan_check_refuses_what_a_run_would_refuse(change, line, words):
+    """One validation for `rma test plan check` and the run: a command the fixture driver would
+    refuse mid-run, a boolean in quotes, a text the ledger cannot keep are refused up front."""
+    text = GOOD.replace(*change)
+    if line is None:
+        assert parse_plan(text, "hu.toml").stop_on_fail is True
+        return
+    with pytest.raises(DomainError) as e:
+        parse_plan(text, "plans/hu.toml")
+    assert e.value.code == "bad_plan" and f"plans/hu.toml:{line}" in e.value.message and words in e.value.message, \
+        e.value.message
+
+
+def test_a_plan_nested_thousands_deep_is_refused_not_a_crash():
+    with pytest.raises(DomainError) as e:
+        parse_plan("[plan]\nmodel = \"X\"\nname = \"x\"\ndeep = " + "[" * 5000 + "]" * 5000 + "\n", "deep.toml")
+    assert e.value.code == "bad_plan" and "nested too deep" in e.value.message
+
+
+def test_a_file_that_is_not_a_plan_is_refused_without_reading_it_all(tmp_path):
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"#" * (1024 * 1024))
+    with pytest.raises(DomainError) as e:
+        load_plan_file(big)
+    assert e.value.code == "bad_plan" and "larger than" in e.value.message
+    with pytest.raises(DomainError) as e:
+        load_plan_file(tmp_path)
+    assert e.value.code == "bad_plan" and "cannot read it" in e.value.message
