@@ -46,54 +46,6 @@ ROLE_LABELS: dict[Role, str] = {
     Role.ADMIN: "Administrator",
 }
 
-# Returns-ledger event codes written by the services; unknown codes are shown as they are.
-EVENT_LABELS: dict[str, str] = {
-    "opened": "Opened",
-    "manual_move": "Moved by hand",
-    "to_bench": "Handed to the bench",
-    "accessories_checked": "Accessories checked",
-    "shipped": "Shipped",
-    "left_depot": "Left the depot",
-    "repair_started": "Repair started",
-    "parts_requested": "Parts requested",
-    "parts_issued": "Parts issued",
-    "programming_started": "Programming started",
-    "programming_done": "Programming done",
-    "repair_done": "Repair done",
-    "test_started": "Test started",
-    "test_aborted": "Test aborted",
-    "test_failed": "Test failed",
-    "test_passed": "Test passed",
-    "test_taken_over": "Test taken over",
-    "incoming_test": "Incoming test",
-    "refurbished_into_stock": "Refurbished into stock",
-    "scrapped": "Scrapped",
-    "returned_unrepaired": "Returned unrepaired",
-}
-
-# Keys of a ledger entry's details; unknown keys are shown as they are.
-DETAIL_LABELS: dict[str, str] = {
-    "reason": "Reason",
-    "run": "Test run",
-    "outcome": "Outcome",
-    "station": "Station",
-    "attempt": "Attempt",
-    "failed_steps": "Failed steps",
-    "parcel": "Parcel",
-    "reason_code": "Reason code",
-    "warranty": "Warranty",
-    "warranty_until": "Warranty until",
-    "repeat_of": "Repeat of",
-    "interceptions": "Interceptions",
-    "accessories": "Accessories",
-    "missing": "Missing",
-    "model_chosen": "Model picked",
-    "candidates": "Candidate models",
-    "courier": "Courier",
-    "waybill": "Waybill",
-    "customer": "Customer",
-}
-
 ZH: dict[str, str] = {
     # --- ledger events
     "Handed to the bench": "转入待修",
@@ -157,6 +109,7 @@ ZH: dict[str, str] = {
     "Your areas": "我的工作区",
     "Visits by state": "各状态维修单数",
     "Recent ledger events": "台账最新记录",
+    "What happened": "事件经过",
     "When": "时间",
     "Tag": "标签号",
     "Who": "操作人",
@@ -365,6 +318,93 @@ ZH: dict[str, str] = {
     "Missing": "缺少",
     "Model picked": "人工选择机型",
     "Candidate models": "候选机型",
+    # --- ledger sentences (rma/sentences.py, rma/*/sentences.py)
+    "{n} interception plans matched": "命中 {n} 个拦截计划",
+    "interception: {actions}": "拦截：{actions}",
+    "passed": "合格",
+    "failed": "不合格",
+    "not judged (error)": "未判定（出错）",
+    "aborted by the tester": "测试员已中止",
+    "incomplete": "未完成",
+    "warranty unknown": "保修状态未知",
+    "warranty void": "保修失效",
+    "warranty until {date}": "保修至 {date}",
+    "warranty: {x}": "保修：{x}",
+    "reason: {x}": "原因：{x}",
+    "parcel {x}": "包裹 {x}",
+    "reason code {x}": "原因代码 {x}",
+    "repeat return: back soon after visit {x}": "返修：维修单 {x} 出库后不久再次返回",
+    "model {x} picked by the clerk": "机型 {x} 由物流员选定",
+    "courier {x}": "快递 {x}",
+    "waybill {x}": "运单 {x}",
+    "customer {x}": "客户 {x}",
+    "at station {x}": "工位 {x}",
+    "test run {x}": "测试记录 {x}",
+    "attempt {x}": "第 {x} 次",
+    "plan {x}": "测试方案 {x}",
+    "result: {x}": "结果：{x}",
+    "fault found: {x}": "故障：{x}",
+    "cause: {x}": "故障原因：{x}",
+    "repair: {x}": "维修措施：{x}",
+    "note: {x}": "备注：{x}",
+    "at {x}": "在 {x}",
+    "to location {x}": "入库库位 {x}",
+    "man-made damage: {x}": "人为损坏：{x}",
+    "{x} steps passed": "{x} 项测试合格",
+    "accessories complete: {x}": "配件齐全：{x}",
+    "packaging complete: {x}": "包装完好：{x}",
+    "quantity {x}": "数量 {x}",
+    "{qty} × {part}": "{part} × {qty}",
+    "part {x}": "备件 {x}",
+    "firmware {x}": "固件 {x}",
+    "firmware {old} → {new}": "固件 {old} → {new}",
+    "previous firmware {x}": "原固件 {x}",
+    "measured {x}": "实测 {x}",
+    "{step}: measured {value}": "{step}：实测 {value}",
+    "test item {x}": "测试项 {x}",
+    "in warranty until {date}": "保修期内（至 {date}）",
+    "in warranty": "保修期内",
+    "out of warranty since {date}": "已过保（{date} 到期）",
+    "out of warranty": "已过保",
+    "accessories: {x}": "配件：{x}",
+    "no accessories": "无配件",
+    "missing: {x}": "缺少：{x}",
+    "models the serial could be: {x}": "序列号可能对应的机型：{x}",
+    "failed steps: {x}": "不合格项：{x}",
+    "done": "完成",
+    "return reason {x}": "退货原因 {x}",
+    "accessories received: {x}": "随机配件：{x}",
+    "parcel {x} closed": "包裹 {x} 已关闭",
+    "received: {x}": "已收到：{x}",
+    "none received": "未收到任何配件",
+    "to {customer} by {courier}, waybill {waybill}": "寄往 {customer}，{courier} 运单 {waybill}",
+    "by {courier}, waybill {waybill}": "{courier} 运单 {waybill}",
+    "to {customer}": "寄往 {customer}",
+    "CNY {amount}": "{amount} 元",
+    "the step could not be done": "该步骤无法完成",
+    "stopped by the tester": "测试员中止了测试",
+    "the accessories and packaging check was not answered": "配件及包装检查未完成",
+    "missing accessories or packaging: {items}": "缺少配件或包装：{items}",
+    "{step} could not be done: {problem}": "{step} 无法完成：{problem}",
+    "test run {run} carries on at station {station}: the station before stopped without an end":
+        "测试记录 {run} 在工位 {station} 继续：之前的工位未结束就停止了",
+    "{value} is not {expected}": "{value} 不等于 {expected}",
+    "{value} does not match {pattern}": "{value} 不符合格式 {pattern}",
+    "scanned {value} does not match {pattern}": "扫描值 {value} 不符合格式 {pattern}",
+    "the operator answered no": "操作员回答：否",
+    "the test ledger could not be written": "测试台账无法写入",
+    "the end of the run could not be written to the test ledger": "测试结束记录无法写入测试台账",
+    "{value} is below {limit}": "{value} 低于下限 {limit}",
+    "{value} is above {limit}": "{value} 高于上限 {limit}",
+    "the fixture port was lost": "夹具端口断开",
+    "the fixture refused the command {command}": "夹具拒绝了指令 {command}",
+    "the reply {value} is not a number": "应答 {value} 不是数字",
+    "the model has no current firmware version in the catalogue": "产品目录中没有该机型的当前固件版本",
+    "{value} is not yes or no": "{value} 不是“是”或“否”",
+    "nobody answered the prompt": "无人回答提示",
+    "the fixture does not answer": "夹具无应答",
+    "the fixture did not reply in time": "夹具未在规定时间内应答",
+    "the fixture sent bytes that cannot be read": "夹具发送了无法识别的数据",
     # --- logistics pages: shared words
     "Shipping": "寄出",
     "Returns ledger": "返厂机器台账",
@@ -686,16 +726,6 @@ def role_label(role: Role | str) -> str:
         return _(ROLE_LABELS[Role(role)])
     except ValueError:
         return str(role)
-
-
-def event_label(event: str) -> str:
-    label = EVENT_LABELS.get(event)
-    return _(label) if label else event.replace("_", " ")
-
-
-def detail_label(key: str) -> str:
-    label = DETAIL_LABELS.get(key)
-    return _(label) if label else key.replace("_", " ")
 
 
 # Parameters whose values are themselves words of the trade, shown in the worker's language.
