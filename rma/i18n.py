@@ -555,6 +555,7 @@ ZH: dict[str, str] = {
     "there is no test plan for model {model}": "机型 {model} 没有测试方案",
     "the plan of {model} has no prompt {steps}": "{model} 的测试方案中没有提示步骤 {steps}",
     "no test run {run}": "没有测试记录 {run}",
+    "unit {serial} has no open visit: it is not in the depot now": "机器 {serial} 没有未结维修单：它目前不在维修部",
     "visit {tag} is being tested at {station} by {user}": "维修单 {tag} 正在 {station} 由 {user} 测试",
     "visit {tag} is {state}: an incoming test is for units just received or awaiting the bench":
         "维修单 {tag} 的状态为“{state}”：来料测试只用于刚接收或待维修的机器",

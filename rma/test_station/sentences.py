@@ -46,6 +46,10 @@ def step_problem(step: Mapping[str, Any], _: Words) -> str | None:
     ``StepOutcome.as_dict()``): kind, limits, value, numeric, verdict, message, command.
     """
     verdict, kind, limits = step.get("verdict"), step.get("kind"), step.get("limits") or {}
+    if verdict not in ("fail", "error"):
+        return None
+    if not _.chinese and step.get("message"):
+        return step["message"]  # the engine's own English words
     if verdict == "fail":
         if kind == "range" and (n := _numeric(step)) is not None:
             unit = limits.get("unit")
@@ -61,9 +65,7 @@ def step_problem(step: Mapping[str, Any], _: Words) -> str | None:
             return _("scanned {value} does not match {pattern}", value=_value(step, _), pattern=limits.get("regex"))
         if kind == "prompt":
             return _("the operator answered no")
-    if verdict in ("fail", "error"):
-        return problem(step.get("message"), _, value=step.get("value"), command=step.get("command"))
-    return None
+    return problem(step.get("message"), _, value=step.get("value"), command=step.get("command"))
 
 
 # The engine's (and the fixture driver's) English messages of a step that could not be done,

@@ -20,9 +20,14 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from rma import config
-from rma.core.models import Role, Unit, User, Visit
-from rma.core.services import find_visit, get_actor, require_role, transition
 from rma.core.ledger import record_visit_event
+from rma.core.models import Role, Unit, User, Visit
+from rma.core.services import (
+    find_open_visit,
+    get_actor,
+    require_role,
+    transition,
+)
 from rma.core.states import VisitState
 from rma.db import Database, UnitOfWork, utcnow
 from rma.errors import DomainError
@@ -198,8 +203,11 @@ def _take_lock(uow: UnitOfWork, visit: Visit, actor: User, station: str) -> None
 
 
 def preflight(uow: UnitOfWork, tag: str, *, incoming: bool) -> tuple[Visit, Plan, list[str], str | None]:
-    """Checks that need no writing: the visit may be tested now, and its model has a valid plan."""
-    visit = find_visit(uow, tag)
+    """Checks that need no writing: the visit may be tested now, and its model has a valid plan.
+
+    ``tag`` is what the tester scanned: the tag, or the unit's serial (its open visit).
+    """
+    visit = find_open_visit(uow, tag)
     if incoming:
         if visit.state not in INCOMING_STATES:
             raise DomainError("not_testable", "visit {tag} is {state}: an incoming test is for units just received "
