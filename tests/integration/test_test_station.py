@@ -128,8 +128,9 @@ def test_fixture_trouble_ends_the_run_in_error_with_the_port_released(bench, fau
         result = run(bench, tag, sim.url)
         assert result.outcome.value == "error" and words in result.reason, result.reason
         if not fault.startswith("disconnect"):
-            from drivers.fixture import SerialFixture  # the port is free again for the next run
-            with SerialFixture(sim.url, timeout=5) as again:
+            from drivers.fixture import SerialFixture
+
+            with SerialFixture(sim.url, timeout=5) as again:  # the port is free again for the next run
                 assert again.identify().startswith("RMA")
     assert state(bench, tag) == "awaiting_test"
     with bench.uow(readonly=True) as uow:
