@@ -352,24 +352,27 @@ def detail_clauses(details: Details, _: Words, look: Lookups, *, skip: Iterable[
 def lookups(uow: Any, entries: Iterable[Mapping[str, Any]], *, runs: Iterable[int] = ()) -> Lookups:
     """The names the ``entries`` (returns-ledger rows as dicts) and the test ``runs`` refer to.
 
-    One query per kind; step names are the plans' and, for the runs named, the test ledger's own.
+    One query per kind. Step names are the ones the test ledger kept for the runs named (the
+    plans' only for failed steps without a run).
     """
     from sqlalchemy import select
 
     from rma.intake.models import Interception
     from rma.test_station.models import TestStepResult
 
-    entries = list(entries)
     plan_ids: set[int] = set()
     runs = set(runs)
+    without_run = False
     for e in entries:
         d = e.get("details") or {}
         plan_ids |= {i for i in (d.get("interceptions") or []) if isinstance(i, int)}
         if isinstance(d.get("run"), int) and (d.get("failed_steps") or d.get("reason")):
             runs.add(d["run"])
+        elif d.get("failed_steps"):
+            without_run = True
     actions = dict(uow.session.execute(select(Interception.id, Interception.action)
                                        .where(Interception.id.in_(plan_ids))).all()) if plan_ids else {}
-    steps = plan_step_names()
+    steps = plan_step_names() if without_run else {}
     if runs:  # the names the steps had when they ran, as the test ledger keeps them
         steps.update(uow.session.execute(select(TestStepResult.step_id, TestStepResult.name)
                                          .where(TestStepResult.run_id.in_(runs))).all())
