@@ -366,3 +366,7 @@ def test_a_failed_unit_is_explained_in_chinese(rig, browser):
     browser.get(rig.station.url("/test/ledger"))  # the ledger says it in words too
     ledger = wait_for_text(browser, "test-ledger-table", tag).text
     assert "不合格项：5 V rail 5V电源" in ledger and "rail_5v" not in ledger
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="ledger-run-link"]').click()  # and the run's page
+    steps = wait_for_text(browser, "run-steps", "低于下限 4.85 V").text
+    assert "rail_5v" not in steps and "below" not in steps
+    assert element(browser, "run-reason").text == "不合格项：5 V rail 5V电源"
