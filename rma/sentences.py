@@ -267,7 +267,7 @@ Phrase = Callable[[Any, Words, Lookups], "str | None"]
 
 # key -> the phrase of its value, shared by every event (and the fallback for unknown ones).
 PHRASES: dict[str, Phrase] = {
-    "reason": lambda v, _, look: _("reason: {x}", x=_.quote(v)),
+    "reason": lambda v, _, look: _("reason {x}", x=_.quote(v)),
     "parcel": lambda v, _, look: _("parcel {x}", x=v),
     "reason_code": lambda v, _, look: _("reason code {x}", x=v),
     "repeat_of": lambda v, _, look: _("repeat return: back soon after visit {x}", x=v),
@@ -288,7 +288,7 @@ PHRASES: dict[str, Phrase] = {
     "fault": lambda v, _, look: _("fault found: {x}", x=v),
     "cause": lambda v, _, look: _("cause: {x}", x=v),
     "action": lambda v, _, look: _("repair: {x}", x=v),
-    "note": lambda v, _, look: _("note: {x}", x=_.quote(v)),
+    "note": lambda v, _, look: _("note {x}", x=_.quote(v)),
     "result": lambda v, _, look: _("done") if str(v).lower() == "ok" else _("result: {x}", x=v),
     "bench": lambda v, _, look: _("at {x}", x=v),
     "location": lambda v, _, look: _("to location {x}", x=v),

@@ -346,6 +346,12 @@ def test_a_port_given_in_this_browser_stays_for_the_next_session(portless_rig, b
     (run,) = rig.runs(tag)
     assert run["port"] == port  # the browser's port is the one the run used
 
+    element(browser, "port-change").click()  # the fixture moved: forget the port, and the warning is back
+    field = text_input(browser, "port-field")
+    field.send_keys(Keys.CONTROL + "a", Keys.BACKSPACE, Keys.ENTER)
+    element(browser, "port-missing")
+    wait_for_text(browser, "fixture-port", "none")
+
 
 def test_a_failed_unit_is_explained_in_chinese(rig, browser):
     tag = rig.awaiting_test()

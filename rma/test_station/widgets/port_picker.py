@@ -53,9 +53,9 @@ class PortPicker:
         return str(app.storage.user.get(PORT_KEY) or "").strip() or None
 
     def label(self) -> None:
-        with ui.row().classes("items-baseline gap-2 min-w-0"):
+        with ui.row().classes("items-baseline gap-2 min-w-0 no-wrap"):
             self.text = ui.label().classes("text-slate-600 min-w-0 break-all").props("data-testid=fixture-port")
-            self.change = ui.button(_("Change"), on_click=self._edit).props(
+            self.change = ui.button(_("Change"), on_click=self._edit).classes("shrink-0").props(
                 "flat dense no-caps color=primary data-testid=port-change")
 
     def form_area(self) -> None:
