@@ -183,30 +183,37 @@ def _local(iso: str | None, width: int = 16) -> str:
     return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")[:width]
 
 
-def _unit_text(r: dict[str, Any]) -> str:
+def _unit_text(r: dict[str, Any], look: Any = None) -> str:
+    """``rma unit show`` for people: states by their names, every ledger event as a sentence."""
+    from rma.sentences import entry_sentence, words
+
+    state = words().state
     lines = [
         f"unit {r['serial']}  {r['model']['code']} {r['model']['name']} ({r['model']['family']})",
         f"made {r['manufactured_on'] or '?'}  sold {r['sold_on'] or '?'}",
-        f"state: {r['state'] or '-'}" + (f"  (open visit {r['open_visit']})" if r["open_visit"] else ""),
+        f"state: {state(r['state']) if r['state'] else '-'}" + (
+            f"  (open visit {r['open_visit']})" if r["open_visit"] else ""),
         "", "visits:",
     ]
     for v in r["visits"]:
-        lines.append(f"  {v['tag']}  {v['state']:<20} opened {_local(v['opened_at'])}  "
+        lines.append(f"  {v['tag']}  {state(v['state']):<22} opened {_local(v['opened_at'])}  "
                      f"closed {_local(v['closed_at']):<16}  {v['customer'] or '-'}  {v['return_reason'] or ''}")
     lines += ["", "timeline:"]
     for e in r["timeline"]:
-        move = f"{e['from_state'] or '·'} -> {e['to_state']}" if e["to_state"] else ""
-        details = json.dumps(e["details"], ensure_ascii=False) if e["details"] else ""
-        lines.append(f"  {_local(e['at'], 19)}  {e['tag']}  {e['actor']:<12} {e['event']:<14} {move}  {details}")
+        move = f"  ({state(e['from_state']) if e['from_state'] else '·'} → {state(e['to_state'])})" \
+            if e["to_state"] else ""
+        lines.append(f"  {_local(e['at'], 19)}  {e['tag']}  {e['actor']:<12} {entry_sentence(e, look)}{move}")
     return "\n".join(lines)
 
 
 def cmd_unit_show(ctx: Context) -> int:
+    from rma import sentences
     from rma.core import services
 
     with ctx.database().uow(readonly=True) as uow:
         report = services.unit_report(uow, ctx.args.key)
-    ctx.out(report, lambda: _unit_text(report))
+        look = sentences.lookups(uow, report["timeline"])
+    ctx.out(report, lambda: _unit_text(report, look))
     return 0
 
 

@@ -292,6 +292,22 @@ def open_visit_of(uow: UnitOfWork, unit: Unit) -> Visit | None:
     )
 
 
+def find_open_visit(uow: UnitOfWork, key: str) -> Visit:
+    """The visit a scan at a station means: the visit of a tag, or the open visit of a serial."""
+    key = normalise_key(key)
+    visit = uow.session.scalar(select(Visit).where(Visit.tag == key)) if key else None
+    if visit is not None:
+        return visit
+    unit = uow.session.scalar(select(Unit).where(Unit.serial == key)) if key else None
+    if unit is None:
+        raise DomainError("unknown_unit", "no unit with serial or tag {key!r}", key=key)
+    visit = open_visit_of(uow, unit)
+    if visit is None:
+        raise DomainError("no_open_visit", "unit {serial} has no open visit: it is not in the depot now",
+                          serial=unit.serial)
+    return visit
+
+
 def next_tag(uow: UnitOfWork) -> str:
     """A new tag number, e.g. ``R26-000042``: unique, never reused, safe under concurrency."""
     prefix = f"R{uow.now():%y}"

@@ -14,6 +14,7 @@ from rma.core.parse import parse_day
 from rma.db import UnitOfWork
 from rma.errors import DomainError
 from rma.i18n import _, error_message
+from rma.sentences import Lookups, words
 from rma.test_station import plans, services
 from rma.test_station.pages_common import (
     OUTCOMES,
@@ -26,6 +27,7 @@ from rma.test_station.pages_common import (
     value_text,
     verdict_badge,
 )
+from rma.test_station.sentences import run_summary, step_problem
 from rma.ui import runtime
 from rma.ui.areas import TEST_LEDGER
 from rma.ui.frame import SessionUser, protected_page, unit_url
@@ -50,7 +52,7 @@ def _choices(uow: UnitOfWork) -> dict[str, Any]:
         steps = {}  # a broken plan file does not keep the ledger from opening
     return {"models": {m.code: f"{m.code} · {m.name}" for m in catalogue.list_models(uow)},
             "stations": services.run_stations(uow),
-            "steps": {k: f"{k} · {v}" for k, v in sorted(steps.items())}}
+            "steps": dict(sorted(steps.items(), key=lambda kv: kv[1]))}
 
 
 def _ledger(uow: UnitOfWork, f: services.RunFilter) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -61,12 +63,12 @@ def _link(text: str, target: str, testid: str) -> Callable[[], None]:
     return lambda: ui.link(text, target).classes("font-mono whitespace-nowrap").props(f"data-testid={testid}")
 
 
-def _run_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
+def _run_rows(rows: list[dict[str, Any]], look: Lookups) -> list[list[Any]]:
+    w = words()
     return [[_link(str(r["run_id"]), f"/test/run/{r['run_id']}", "ledger-run-link"),
              _link(r["tag"], unit_url(r["tag"]), "ledger-tag-link"), r["serial"], r["model"], kind_label(r["kind"]),
              r["attempt"], r["station"], r["operator"], at(r["started_at"]), at(r["ended_at"]) if r["ended_at"] else None,
-             (lambda o=r["outcome"]: outcome_badge(o)),
-             ", ".join(r["failed_steps"]) or r["reason"]] for r in rows]
+             (lambda o=r["outcome"]: outcome_badge(o)), run_summary(r, w, look)] for r in rows]
 
 
 def _yield_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
@@ -78,6 +80,7 @@ def register() -> None:
     @protected_page(TEST_LEDGER.path, area=TEST_LEDGER, title="Test ledger")
     async def test_ledger_page(user: SessionUser) -> None:
         choices = await runtime.read(_choices)
+        look = Lookups(steps=choices["steps"])
         shown: dict[str, Any] = {"generation": 0}
 
         with ui.row().classes("w-full items-baseline gap-4"):
@@ -132,7 +135,7 @@ def register() -> None:
             with results:
                 table([_("Run"), _("Tag"), _("Serial"), _("Model"), _("Test"), _("Attempt"), _("Station"),
                        _("Tester"), _("Started"), _("Ended"), _("Outcome"), _("Failed steps / reason")],
-                      _run_rows(rows), empty=_("No test runs match."), testid="test-ledger-table")
+                      _run_rows(rows, look), empty=_("No test runs match."), testid="test-ledger-table")
             fpy.clear()
             with fpy:
                 table([_("Model"), _("First tests"), _("Passed first time"), _("First-pass yield"), _("Re-tests")],
@@ -205,14 +208,17 @@ def _run_detail(run: dict[str, Any]) -> None:
             _fact(_("Started"), at(run["started_at"]), "run-started")
             _fact(_("Ended"), at(run["ended_at"]) if run["ended_at"] else _("incomplete: the run has no end"),
                   "run-ended")
-        if run["reason"]:
-            ui.label(run["reason"]).classes("text-base font-mono text-slate-800 break-all").props(
-                "data-testid=run-reason")
+        look = Lookups(steps={s["step"]: s["name"] for s in run["steps"]})
+        reason = run_summary(run, words(), look)
+        if reason:  # in the reader's words; the ledger's own on hover
+            ui.label(reason).classes("text-base text-slate-800 break-all").props("data-testid=run-reason") \
+                .tooltip(run["reason"] or "")
     section_title(_("Steps"))
     table(["#", _("Step"), _("Command"), _("Limits"), _("Value"), _("Verdict"), _("Message"), _("Attempts"),
            _("Time (ms)"), _("Raw reply")],
           [[s["seq"], (lambda s=s: _step_name(s)), s["command"], limits_text(s["limits"]),
-            value_text(s["value"], s["limits"], s["numeric"]), (lambda v=s["verdict"]: verdict_badge(v)), s["message"],
+            value_text(s["value"], s["limits"], s["numeric"]), (lambda v=s["verdict"]: verdict_badge(v)),
+            step_problem(s, words()),
             s["attempts"], f"{s['elapsed_ms']:.1f}", (lambda raw=s["raw"]: _raw(raw))] for s in run["steps"]],
           empty=_("No steps were recorded."), testid="run-steps")
     section_title(_("Accessories and packaging check"))
@@ -232,9 +238,8 @@ def _run_detail(run: dict[str, Any]) -> None:
 
 
 def _step_name(s: dict[str, Any]) -> None:
-    with ui.column().classes("gap-0"):
-        ui.label(s["name"]).classes("font-medium")
-        ui.label(s["step"]).classes("text-xs font-mono text-slate-500")
+    ui.label(s["name"] if s["step"] != "fixture.identify" else _("Fixture identity")).classes("font-medium") \
+        .props(f"data-step={s['step']}")
 
 
 def _raw(raw: str | None) -> None:

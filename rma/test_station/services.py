@@ -27,7 +27,7 @@ from rma.core.ledger import record_visit_event
 from rma.core.models import Role, Unit, User, Visit
 from rma.core.parse import check_limit, clean_key, clean_text, known_id
 from rma.core.seals import seal_streams
-from rma.core.services import find_visit, get_actor, require_role, transition
+from rma.core.services import find_open_visit, get_actor, require_role, transition
 from rma.core.states import VisitState
 from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
@@ -235,8 +235,11 @@ def _release_lock(db: Database, run_id: int, visit_id: int) -> None:
 
 
 def preflight(uow: UnitOfWork, tag: str, *, incoming: bool) -> tuple[Visit, Plan, list[str], str | None]:
-    """Checks that need no writing: the visit may be tested now, and its model has a valid plan."""
-    visit = find_visit(uow, tag)
+    """Checks that need no writing: the visit may be tested now, and its model has a valid plan.
+
+    ``tag`` is what the tester scanned: the tag, or the unit's serial (its open visit).
+    """
+    visit = find_open_visit(uow, tag)
     if incoming:
         if visit.state not in INCOMING_STATES:
             raise DomainError("not_testable", "visit {tag} is {state}: an incoming test is for units just received "

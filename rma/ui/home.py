@@ -7,13 +7,14 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
+from rma import sentences
 from rma.core import services
 from rma.core.models import Role
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
-from rma.i18n import _, detail_label, event_label, role_label
-from rma.ui import runtime
+from rma.i18n import _, role_label
 from rma.intake import services as intake
+from rma.ui import runtime
 from rma.ui.areas import INTAKE, areas_for
 from rma.ui.frame import SessionUser, protected_page, unit_url
 from rma.ui.widgets import section_title, state_badge, table, when
@@ -21,8 +22,9 @@ from rma.ui.widgets import section_title, state_badge, table, when
 RECENT_EVENTS = 15
 
 
-def _overview(uow: UnitOfWork) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    return services.count_by_state(uow), services.recent_events(uow, RECENT_EVENTS)
+def _overview(uow: UnitOfWork) -> tuple[dict[str, int], list[dict[str, Any]], sentences.Lookups]:
+    events = services.recent_events(uow, RECENT_EVENTS)
+    return services.count_by_state(uow), events, sentences.lookups(uow, events)
 
 
 def _open_parcels(parcels: list[dict[str, Any]]) -> None:
@@ -55,14 +57,20 @@ def tag_link(tag: str):  # noqa: ANN201
     return lambda: ui.link(tag, unit_url(tag)).classes("font-mono")
 
 
-def details_text(details: dict[str, Any] | None) -> str:
-    return "; ".join(f"{detail_label(k)}: {v}" for k, v in (details or {}).items() if v not in (None, "", [], {}))
+def timeline_table(events: list[dict[str, Any]], look: sentences.Lookups, *, testid: str) -> None:
+    """Returns-ledger events, newest or oldest first as given: each one a sentence in the reader's language."""
+    table(
+        [_("When"), _("Tag"), _("Who"), _("What happened"), _("State")],
+        [[when(e["at"]), tag_link(e["tag"]), e["actor"], sentences.entry_sentence(e, look),
+          transition_cell(e["from_state"], e["to_state"])] for e in events],
+        empty=_("No events yet."), testid=testid,
+    )
 
 
 def register() -> None:
     @protected_page("/", title="Home")
     async def home_page(user: SessionUser) -> None:
-        counts, events = await runtime.read(_overview)
+        counts, events, look = await runtime.read(_overview)
         parcels = await runtime.read(intake.open_parcels) if Role.CLERK in user.roles else None
 
         with ui.row().classes("items-baseline gap-3"):
@@ -93,9 +101,4 @@ def register() -> None:
                     ui.label(str(n)).classes("text-2xl font-bold text-slate-800")
 
         section_title(_("Recent ledger events"))
-        table(
-            [_("When"), _("Tag"), _("Who"), _("Event"), _("State"), _("Details")],
-            [[when(e["at"]), tag_link(e["tag"]), e["actor"], event_label(e["event"]),
-              transition_cell(e["from_state"], e["to_state"]), details_text(e["details"])] for e in events],
-            empty=_("No events yet."), testid="recent-events",
-        )
+        timeline_table(events, look, testid="recent-events")

@@ -6,11 +6,12 @@ from typing import Any
 
 from nicegui import run, ui
 
+from rma import sentences
 from rma.core import services
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.errors import DomainError
-from rma.i18n import _, error_message, event_label
+from rma.i18n import _, error_message
 from rma.intake import labelling
 from rma.intake import services as intake
 from rma.intake.pages_common import alert_lines, repeat_badge, warranty_badge
@@ -18,16 +19,25 @@ from rma.test_station import services as test_services
 from rma.test_station.pages_common import outcome_badge
 from rma.ui import runtime
 from rma.ui.frame import SessionUser, protected_page, unit_url
-from rma.ui.home import details_text, tag_link, transition_cell
-from rma.ui.widgets import STATE_COLOURS, error_panel, section_title, state_badge, table, when
+from rma.ui.home import tag_link, timeline_table
+from rma.ui.widgets import (
+    STATE_COLOURS,
+    error_panel,
+    section_title,
+    state_badge,
+    table,
+    when,
+)
 
 
-def _unit_with_intake(uow: UnitOfWork, key: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict]]:
-    """The unit's report, the intake facts of each of its visits (by tag), and its test runs."""
+def _unit_with_intake(uow: UnitOfWork, key: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict],
+                                                         sentences.Lookups]:
+    """The unit's report, the intake facts of each of its visits (by tag), its test runs, and the names they use."""
     report = services.unit_report(uow, key)
     facts = {v["tag"]: intake.intake_summary(uow, services.find_visit(uow, v["tag"])) for v in report["visits"]}
     runs = [r for v in report["visits"] for r in test_services.runs_of_visit(uow, v["tag"])]
-    return report, facts, sorted(runs, key=lambda r: r["started_at"], reverse=True)
+    look = sentences.lookups(uow, report["timeline"], runs=[r["run_id"] for r in runs])
+    return report, facts, sorted(runs, key=lambda r: r["started_at"], reverse=True), look
 
 
 def _visit_intake(user: SessionUser, visit: dict[str, Any], facts: dict[str, Any]) -> None:
@@ -89,7 +99,7 @@ def register() -> None:
     @protected_page("/unit/{key:path}", title="Unit")
     async def unit_page(user: SessionUser, key: str) -> None:
         try:
-            report, intake_facts, runs = await runtime.read(lambda uow: _unit_with_intake(uow, key))
+            report, intake_facts, runs, look = await runtime.read(lambda uow: _unit_with_intake(uow, key))
         except DomainError as exc:
             error_panel(error_message(exc), _("Check the label and scan again."))
             return
@@ -140,16 +150,11 @@ def register() -> None:
             [_("Run"), _("Tag"), _("Test"), _("Station"), _("Started"), _("Outcome"), _("Failed steps")],
             [[(lambda r=r: ui.link(str(r["run_id"]), f"/test/run/{r['run_id']}")), r["tag"],
               f"{_('Incoming test') if r['kind'] == 'incoming' else _('Outgoing test')} #{r['attempt']}", r["station"],
-              when(r["started_at"]), (lambda o=r["outcome"]: outcome_badge(o)), " ".join(r["failed_steps"]) or None]
+              when(r["started_at"]), (lambda o=r["outcome"]: outcome_badge(o)),
+              sentences.words().join(look.step(s) for s in r["failed_steps"]) or None]
              for r in runs],
             empty=_("No test runs yet."), testid="unit-test-runs",
         )
 
         section_title(_("Ledger timeline"))
-        table(
-            [_("When"), _("Tag"), _("Who"), _("Event"), _("State"), _("Details")],
-            [[when(e["at"]), e["tag"], e["actor"], event_label(e["event"]),
-              transition_cell(e["from_state"], e["to_state"]), details_text(e["details"])]
-             for e in report["timeline"]],
-            empty=_("No events yet."), testid="unit-timeline",
-        )
+        timeline_table(report["timeline"], look, testid="unit-timeline")

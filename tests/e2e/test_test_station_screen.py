@@ -23,7 +23,17 @@ from rma.core.models import Role
 from rma.core.states import VisitState
 from rma.db import Database
 from rma.test_station import services
-from tests.e2e.pages import element, focused, log_in_ok, wait, wait_for_path, wait_for_text
+from tests.e2e.pages import (
+    by_testid,
+    connected,
+    element,
+    focused,
+    log_in_ok,
+    text_input,
+    wait,
+    wait_for_path,
+    wait_for_text,
+)
 from tests.e2e.station import SERIAL, SERIAL_2, Station
 
 pytestmark = pytest.mark.e2e
@@ -77,15 +87,27 @@ def fixture_home(tmp_path) -> Path:  # noqa: ANN001
     return fixture_dir
 
 
-@pytest.fixture
-def rig(fixture_home, station) -> Rig:  # noqa: ANN001
+def _rig(station, fixture_dir: Path):  # noqa: ANN001, ANN202
     db = Database.from_url(station.db_url)
     with db.uow() as uow:
         admin = core.get_actor(uow, "admin")
         core.add_user(uow, admin, username=TESTER, password=TESTER_PASSWORD, roles=[Role.TESTER],
                       display_name="Tess Tester")
-    yield Rig(station, fixture_home, db)
+    yield Rig(station, fixture_dir, db)
     db.dispose()
+
+
+@pytest.fixture
+def rig(fixture_home, station) -> Rig:  # noqa: ANN001
+    yield from _rig(station, fixture_home)
+
+
+@pytest.fixture
+def portless_rig(tmp_path, station) -> Rig:  # noqa: ANN001
+    """A station whose rma.toml names no fixture port: the tester gives it in the browser."""
+    fixture_dir = tmp_path / "serial-by-id"
+    fixture_dir.mkdir()
+    yield from _rig(station, fixture_dir)
 
 
 # ---------------------------------------------------------------- the tester's moves
@@ -225,7 +247,7 @@ def test_the_fixture_disconnects_mid_run_and_screen_and_ledger_say_so(rig, brows
 
     assert element(browser, "outcome-word").text == "ERROR"
     reason = element(browser, "outcome-reason").text
-    assert "port lost" in reason and "rail_1v8" in reason
+    assert "port lost" in reason and "1.8 V rail" in reason  # the step by its name
     assert "port was lost" in " ".join(e.text for e in browser.find_elements(
         By.CSS_SELECTOR, '[data-testid="outcome-line"]'))
     shown = rows_shown(browser)
@@ -277,3 +299,80 @@ def test_an_incoming_test_chosen_by_keyboard_fails_on_a_no_and_the_unit_stays_at
     (run,) = rig.runs(tag)
     assert run["kind"] == "incoming" and run["outcome"] == "fail" and run["failed_steps"] == ["display_red"]
     assert rig.state(tag) == "received"
+
+
+def outcome_lines(driver: WebDriver) -> str:
+    return " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="outcome-line"]'))
+
+
+def test_the_units_serial_scanned_instead_of_its_tag_tests_its_open_visit(rig, browser):
+    tag = rig.awaiting_test()
+    with rig.plug_in():
+        open_test_station(browser, rig)
+        scan_tag(browser, SERIAL.lower())  # a serial, as a scanner in lower case might send it
+        element(browser, "prompt-dialog")  # the run is under way
+        assert element(browser, "run-tag").text == tag and element(browser, "run-serial").text == SERIAL
+        press(browser, Keys.ESCAPE)
+        wait_outcome(browser, "aborted")
+    (run,) = rig.runs(tag)
+    assert run["outcome"] == "aborted" and run["serial"] == SERIAL
+
+
+def test_a_port_given_in_this_browser_stays_for_the_next_session(portless_rig, browser):
+    rig = portless_rig
+    tag = rig.awaiting_test()
+    port = str(rig.fixture_dir / LINK_NAME)
+    open_test_station(browser, rig)
+    element(browser, "port-missing")
+    assert "none" in element(browser, "fixture-port").text
+    connected(browser)
+    text_input(browser, "port-field").send_keys(port + Keys.ENTER)
+    shown = wait_for_text(browser, "fixture-port", port).text
+    assert "this browser" in shown and "rma.toml" not in shown
+    wait(browser).until(lambda d: not d.find_elements(*by_testid("port-missing")),
+                        "the warning should go once a port is set")
+    wait_for_scan_focus(browser)
+
+    element(browser, "logout").click()  # the next shift signs in on the same browser
+    wait_for_path(browser, "/login")
+    open_test_station(browser, rig)
+    assert port in element(browser, "fixture-port").text and "this browser" in element(browser, "fixture-port").text
+    assert browser.find_elements(*by_testid("port-missing")) == []
+    with rig.plug_in():
+        scan_tag(browser, tag)
+        element(browser, "prompt-dialog")
+        press(browser, Keys.ESCAPE)
+        wait_outcome(browser, "aborted")
+    (run,) = rig.runs(tag)
+    assert run["port"] == port  # the browser's port is the one the run used
+
+    element(browser, "port-change").click()  # the fixture moved: forget the port, and the warning is back
+    field = text_input(browser, "port-field")
+    field.send_keys(Keys.CONTROL + "a", Keys.BACKSPACE, Keys.ENTER)
+    element(browser, "port-missing")
+    wait_for_text(browser, "fixture-port", "none")
+
+
+def test_a_failed_unit_is_explained_in_chinese(rig, browser):
+    tag = rig.awaiting_test()
+    with rig.plug_in("low_rail"):
+        open_test_station(browser, rig)
+        element(browser, "lang-zh").click()
+        wait(browser).until(lambda d: d.find_element(*by_testid("ledger-link")).text == "测试台账",
+                            "the page should be in Chinese")
+        scan_tag(browser, tag)
+        wait_outcome(browser, "fail")
+    assert element(browser, "outcome-word").text == "测试不合格"
+    lines = outcome_lines(browser)
+    assert "5 V rail 5V电源：" in lines and "低于下限 4.85 V" in lines, lines
+    assert "below" not in lines and "rail_5v" not in lines
+    message = row(browser, "rail_5v").find_element(By.CSS_SELECTOR, '[data-testid="step-message"]').text
+    assert "低于下限 4.85 V" in message
+
+    browser.get(rig.station.url("/test/ledger"))  # the ledger says it in words too
+    ledger = wait_for_text(browser, "test-ledger-table", tag).text
+    assert "不合格项：5 V rail 5V电源" in ledger and "rail_5v" not in ledger
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="ledger-run-link"]').click()  # and the run's page
+    steps = wait_for_text(browser, "run-steps", "低于下限 4.85 V").text
+    assert "rail_5v" not in steps and "below" not in steps
+    assert element(browser, "run-reason").text == "不合格项：5 V rail 5V电源"

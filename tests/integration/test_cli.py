@@ -53,8 +53,9 @@ def test_unit_show_and_unknown_unit(rma, db):
     assert data["serial"] == "HU88001234" and data["state"] == "received" and data["open_visit"] == tag
     assert data["visits"][0]["return_reason"] == "屏幕闪烁"
     assert data["timeline"][0]["event"] == "opened" and data["timeline"][0]["actor"] == "clerk"
-    code, out, _ = rma("unit", "show", "HU88001234")
-    assert code == 0 and tag in out and "received" in out
+    code, out, _ = rma("unit", "show", "HU88001234")  # for people: states by name, each event a sentence
+    assert code == 0 and tag in out and "state: Received" in out
+    assert "Opened: return reason “屏幕闪烁”" in out and "{" not in out and "[" not in out
     code, out, err = rma("unit", "show", "NO-SUCH", "--json")
     assert code == 1 and json.loads(out)["error"]["code"] == "unknown_unit" and "NO-SUCH" in err
 

@@ -97,6 +97,18 @@ def test_each_fault_gets_the_verdict_a_tester_expects(bench, fault, step, outcom
     assert written == len(result.steps)  # stop on fail: the steps done so far, each in the ledger
 
 
+def test_the_serial_scanned_instead_of_the_tag_tests_its_open_visit(bench):
+    tag = awaiting_test(bench, "HU88000007")
+    with FixtureSimulator("head_unit", firmware=FIRMWARE) as sim:
+        result = run(bench, " hu88000007 ", sim.url)  # as a scanner sends it
+    assert result.tag == tag and result.outcome.value == "pass"
+    with bench.uow() as uow:  # shipped: the unit has no open visit any more
+        core.move_visit(uow, core.get_actor(uow, "lead"), tag, VisitState.REFURBISHED, "into stock")
+    with pytest.raises(DomainError) as e:
+        services.start_run(bench, "tess", "HU88000007", port="socket://a:1", incoming=False)
+    assert e.value.code == "no_open_visit" and "HU88000007" in e.value.message
+
+
 def test_gps_fix_is_retried_before_it_fails(bench):
     tag = awaiting_test(bench)
     with FixtureSimulator("head_unit", firmware=FIRMWARE, faults=["no_gps_fix"]) as sim:
@@ -116,8 +128,9 @@ def test_fixture_trouble_ends_the_run_in_error_with_the_port_released(bench, fau
         result = run(bench, tag, sim.url)
         assert result.outcome.value == "error" and words in result.reason, result.reason
         if not fault.startswith("disconnect"):
-            from drivers.fixture import SerialFixture  # the port is free again for the next run
-            with SerialFixture(sim.url, timeout=5) as again:
+            from drivers.fixture import SerialFixture
+
+            with SerialFixture(sim.url, timeout=5) as again:  # the port is free again for the next run
                 assert again.identify().startswith("RMA")
     assert state(bench, tag) == "awaiting_test"
     with bench.uow(readonly=True) as uow:

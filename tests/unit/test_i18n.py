@@ -18,7 +18,8 @@ from rma.core.states import VisitState
 from rma.errors import DomainError
 
 RMA = Path(i18n.__file__).parent
-UI_SOURCES = sorted({*RMA.glob("ui/**/*.py"), *RMA.glob("*/pages.py"), *RMA.glob("*/pages_*.py")})
+UI_SOURCES = sorted({*RMA.glob("ui/**/*.py"), *RMA.glob("*/pages.py"), *RMA.glob("*/pages_*.py"),
+                     *RMA.glob("*/widgets/*.py"), RMA / "sentences.py", *RMA.glob("*/sentences.py")})
 ALL_SOURCES = sorted(RMA.glob("**/*.py"))
 
 
@@ -172,8 +173,9 @@ def test_areas_login_reasons_and_events_have_chinese():
     from rma.ui.areas import AREAS
     from rma.ui.frame import LOGIN_REASONS
 
-    texts = [a.label for a in AREAS] + list(LOGIN_REASONS.values()) + list(i18n.EVENT_LABELS.values())
-    texts += list(i18n.DETAIL_LABELS.values())
+    from rma.sentences import registry
+
+    texts = [a.label for a in AREAS] + list(LOGIN_REASONS.values()) + [e.label for e in registry().values()]
     assert [t for t in texts if t not in i18n.ZH] == []
 
 

@@ -1,0 +1,140 @@
+"""Every event the services write, driven for real (intake, moves, test runs on the simulated
+fixture, shipping), read back as people see it: one sentence per event in English and in
+简体中文, and every step and run of the test ledger said in the reader's words."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from drivers.fixture import SerialFixture
+from drivers.fixture_sim import FixtureSimulator
+from rma import sentences
+from rma.core import services as core
+from rma.core.states import VisitState
+from rma.i18n import CHINESE, ENGLISH
+from rma.intake import services as intake
+from rma.test_station import services
+from rma.test_station.models import TestLock
+from rma.test_station.sentences import run_summary, step_problem
+from tests.factories import seed_basics
+from tests.unit.test_sentences import EXAMPLES, readable, written_event_codes
+
+FIRMWARE = "3.2.1"
+ANSWERS = {"display_red": "yes", "harness_id": "TH-0042"}
+DEMO_ONLY = {"repair_started", "parts_requested", "parts_issued", "programming_started", "programming_done",
+             "repair_done", "refurbished_into_stock", "scrapped", "returned_unrepaired"}  # the bench is not built
+
+
+def act(db, name, work):
+    with db.uow() as uow:
+        return work(uow, core.get_actor(uow, name))
+
+
+def move(db, tag, *states):
+    for to in states:
+        act(db, "lead", lambda uow, lead, to=to: core.move_visit(uow, lead, tag, VisitState(to), "修好了"))
+
+
+def run(db, tag, url, **kw):
+    kw.setdefault("answers", ANSWERS)
+    kw.setdefault("accessories_ok", True)
+    return services.run_test(db, "tess", tag, port=url, **kw)
+
+
+@pytest.fixture
+def depot(db, rma_env):
+    seed_basics(db)
+    act(db, "admin", lambda uow, admin: core.add_user(uow, admin, username="tess", password="tess-pass",
+                                                      roles=[core.Role.TESTER]))
+    return db
+
+
+def test_every_event_and_every_test_row_reads_in_both_languages(depot):
+    db = depot
+    act(db, "boss", lambda uow, boss: intake.add_interception(
+        uow, boss, model_code="HU-8800", serial_from="HU88000001", serial_to="HU88000009", action="更换CAN收发器"))
+
+    def receive(uow, clerk):
+        parcel, _ = intake.receive_parcel(uow, clerk, courier="SF", waybill="SF1234567890", customer_code="SH-PD01")
+        return [intake.receive_unit(uow, clerk, parcel, serial, reason_text="开机无反应", accessories=["harness"]).visit.tag
+                for serial in ("HU88000001", "HU88000002", "HU88000003")]
+
+    tag, other, incoming = act(db, "clerk", receive)
+    act(db, "clerk", lambda uow, clerk: intake.record_accessories(uow, clerk, tag, ["harness", "bracket"]))
+    act(db, "clerk", lambda uow, clerk: intake.record_accessories(uow, clerk, incoming, []))
+    with FixtureSimulator("head_unit", firmware=FIRMWARE, faults=["dead_audio"]) as sim:
+        assert run(db, incoming, sim.url, incoming=True, accessories_ok=False).outcome.value == "fail"
+    act(db, "clerk", lambda uow, clerk: intake.close_parcel(uow, clerk, "SF1234567890"))
+    move(db, tag, "in_repair", "awaiting_test")
+    move(db, other, "in_repair", "awaiting_test")
+
+    with FixtureSimulator("head_unit", firmware=FIRMWARE, faults=["low_rail"]) as sim:
+        assert run(db, tag, sim.url).outcome.value == "fail"  # a range below its limit
+    move(db, tag, "awaiting_test")
+    with FixtureSimulator("head_unit", firmware=FIRMWARE, faults=["nan_reply"]) as sim:
+        assert run(db, tag, sim.url).outcome.value == "error"  # a reply that is not a number
+    with FixtureSimulator("head_unit", firmware=FIRMWARE, faults=["wrong_firmware"]) as sim:
+        assert run(db, tag, sim.url).outcome.value == "fail"  # equals
+    move(db, tag, "awaiting_test")
+    with FixtureSimulator("head_unit", firmware=FIRMWARE, faults=["disconnect_after=6"]) as sim:
+        assert run(db, tag, sim.url).outcome.value == "error"  # the port lost
+    with FixtureSimulator("head_unit", firmware=FIRMWARE) as sim:
+        assert run(db, tag, sim.url, answers={**ANSWERS, "display_red": "no"}).outcome.value == "fail"
+    move(db, tag, "awaiting_test")
+    with FixtureSimulator("head_unit", firmware=FIRMWARE) as sim:
+        assert run(db, tag, sim.url, accessories_ok=False, missing=["bracket"]).outcome.value == "fail"
+    move(db, tag, "awaiting_test")
+    with FixtureSimulator("head_unit", firmware=FIRMWARE) as sim:  # the tester stops it
+        started = services.start_run(db, "tess", tag, port=sim.url, incoming=False)
+        stop = threading.Event()
+        stop.set()
+        assert services.execute_run(db, started, SerialFixture(sim.url), answer=lambda s: None,
+                                    checklist=lambda items: None, abort=stop).outcome.value == "aborted"
+    services.start_run(db, "tess", tag, port="socket://dead:1", incoming=False, station="T-09")  # it dies
+    with db.uow() as uow:
+        lock = uow.session.scalar(select(TestLock))
+        lock.heartbeat_at = lock.heartbeat_at - services.LOCK_STALE - timedelta(seconds=1)
+    with FixtureSimulator("head_unit", firmware=FIRMWARE) as sim:
+        assert run(db, tag, sim.url).outcome.value == "pass"  # taken over, and passed
+        assert run(db, other, sim.url).outcome.value == "pass"
+    act(db, "clerk", lambda uow, clerk: intake.ship_unit(uow, clerk, tag, courier="SF", waybill="SF5550001"))
+    move(db, other, "refurbished")
+    act(db, "clerk", lambda uow, clerk: intake.ship_unit(uow, clerk, "HU88000002", courier="JD", waybill="JD5550002",
+                                                         customer_code="SH-PD01"))
+
+    with db.uow(readonly=True) as uow:
+        timeline = [e for key in (tag, other, incoming) for e in core.unit_report(uow, key)["timeline"]]
+        look = sentences.lookups(uow, timeline)
+        runs = [services.show_run(uow, r["run_id"]) for key in (tag, incoming)
+                for r in services.runs_of_visit(uow, key)]
+    written = {e["event"] for e in timeline}
+    assert written == set(written_event_codes()) - DEMO_ONLY, "drive every event the services write"
+    assert set(EXAMPLES) >= written
+
+    problems = []
+    for lang in (ENGLISH, CHINESE):
+        _ = sentences.Words(lang)
+        for e in timeline:
+            text = sentences.entry_sentence(e, look, lang=lang)
+            problems += [f"{e['event']} ({lang}): {p}: {text}" for p in readable(text, lang)]
+        for r in runs:
+            text = run_summary(r, _, look) or ""
+            problems += [f"run {r['run_id']} {r['outcome']} ({lang}): {p}: {text}" for p in readable(text, lang)]
+            for s in r["steps"]:
+                text = step_problem(s, _) or ""
+                words = text.replace(str(s["value"]), "") if s["value"] else text
+                problems += [f"step {s['step']} ({lang}): {p}: {text}" for p in readable(words, lang)]
+    assert problems == []
+
+    zh = {e["event"]: sentences.entry_sentence(e, look, lang=CHINESE) for e in timeline}
+    assert "拦截：更换CAN收发器" in zh["opened"] and "保修" in zh["opened"]
+    failures = {s["step"]: step_problem(s, sentences.Words(CHINESE)) for r in runs for s in r["steps"]
+                if s["verdict"] != "pass"}
+    assert "低于下限" in failures["rail_5v"] and failures["display_red"] == "操作员回答：否"
+    assert failures["firmware"].endswith("不等于 “3.2.1”") and "不是数字" in failures["rail_12v"]
+    reasons = {r["outcome"]: run_summary(r, sentences.Words(CHINESE), look) for r in runs if r["reason"]}
+    assert reasons["aborted"] == "测试员中止了测试"

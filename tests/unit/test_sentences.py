@@ -1,0 +1,239 @@
+"""Every ledger event reads as a sentence in English and in 简体中文: no repr, no code, and no
+English words in the Chinese one. The event codes are found in the sources, so a new event
+without a sentence (or without an example here) fails."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from rma import sentences
+from rma.i18n import CHINESE, ENGLISH
+from rma.sentences import Lookups, event_sentence, registry
+from rma.test_station.sentences import run_reason, step_problem
+
+RMA = Path(sentences.__file__).parent
+LOOK = Lookups(interceptions={3: "更换CAN收发器 replace the CAN transceiver"},
+               steps={"rail_5v": "5 V rail 5V电源", "rail_12v": "12 V rail 12V电源", "display_red": "屏幕全红",
+                      "audio_fl": "左前声道音频"})
+
+# Representative details of each event, in every shape something writes (services, engine, demo).
+EXAMPLES: dict[str, list[dict]] = {
+    "opened": [
+        {"reason": "no power — 开机无反应", "parcel": "SF SF1234567890", "reason_code": "NOPWR", "warranty": "in",
+         "warranty_until": "2027-06-18", "repeat_of": "R26-000003", "interceptions": [3],
+         "accessories": ["主机线束", "支架"], "model_chosen": "DC-220", "candidates": ["HU-8800", "DC-220"]},
+        {"reason": None, "parcel": "JD JD0001", "reason_code": None, "warranty": "out", "warranty_until": "2024-01-31",
+         "repeat_of": None, "interceptions": [], "accessories": []},
+        {"reason": "屏幕闪烁", "warranty": "unknown", "warranty_until": None, "interceptions": [3, 99]},
+        {"reason": "no power"},  # a visit opened outside courier intake
+    ],
+    "manual_move": [{"reason": "repaired 已修好"}],
+    "to_bench": [{"parcel": "SF1234567890"}],
+    "accessories_checked": [{"accessories": ["主机线束"], "missing": ["支架"]}, {"accessories": [], "missing": ["支架"]}],
+    "shipped": [{"courier": "SF", "waybill": "SF9876543210", "customer": "SH-PD01"}, {}],
+    "left_depot": [{"courier": "JD", "waybill": "JD0002", "customer": "GZ-TH02"}],
+    "test_started": [{"run": 12, "station": "T-01", "attempt": 1}, {"run": 14, "station": "T-01", "attempt": 3},
+                     {"station": "测试台 T-01", "plan": "HU-8800 出货功能测试"}],
+    "test_taken_over": [{"run": 13, "station": "T-02"}],
+    "test_passed": [{"run": 13, "outcome": "pass"},
+                    {"steps_passed": 18, "accessories_ok": True, "packaging_ok": False}],
+    "test_failed": [
+        {"run": 12, "outcome": "fail", "reason": "failed: rail_5v, audio_fl", "failed_steps": ["rail_5v", "audio_fl"]},
+        {"run": 15, "outcome": "fail", "reason": "missing accessories or packaging: 支架, 彩盒"},
+        {"step": "音频输出", "measured": "左声道THD 6.8%，上限 1%"},
+    ],
+    "test_aborted": [
+        {"run": 16, "outcome": "error", "reason": "step rail_12v: reply 'abc' is not a number"},
+        {"run": 17, "outcome": "error", "reason": "step rail_5v: fixture port lost: the fixture port /dev/x is gone: EIO"},
+        {"run": 18, "outcome": "aborted", "reason": "stopped by the tester"},
+        {"run": 19, "outcome": "error", "reason": "the fixture on socket://a:1 does not answer: no reply to *IDN? within 2 s"},
+        {"run": 20, "outcome": "error", "reason": "the accessories and packaging check was not answered"},
+        {"run": 21, "outcome": "error", "reason": "the end of the run could not be written to the test ledger: gone"},
+        {"reason": "治具通信超时，重新排队"},
+    ],
+    "incoming_test": [{"run": 22, "outcome": "fail", "reason": "failed: display_red", "failed_steps": ["display_red"]},
+                      {"run": 23, "outcome": "pass"}],
+    "repair_started": [{"bench": "维修台 W-01"}],
+    "parts_requested": [{"part": "CAN收发器 TJA1043", "qty": 1}],
+    "parts_issued": [{"part": "CAN收发器 TJA1043", "qty": 2}],
+    "programming_started": [{"fault": "MCU程序损坏", "cause": "刷写中断", "action": "重新烧录MCU程序", "firmware": "3.2.1",
+                             "from_version": "3.1.0", "note": "固件升级至当前版本", "interceptions": ["检查固件版本"]}],
+    "programming_done": [{"firmware": "3.2.1", "result": "ok"}],
+    "repair_done": [{"fault": "功放输出电容虚焊", "cause": "返工", "action": "补焊输出电容", "part": "电容 100uF"}],
+    "refurbished_into_stock": [{"location": "翻新品库 R-01-02"}],
+    "scrapped": [{"reason": "所需备件已停产", "part": "主板"}],
+    "returned_unrepaired": [{"reason": "人为损坏：主机进水", "damage": "进水", "warranty": "void"},
+                            {"reason": "过保，经销商不同意付费维修", "warranty": "out"}],
+}
+
+SNAKE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
+ENGLISH_WORDS = re.compile(r"\b(step|steps|measured|part|fault|warranty|in|out|reason|run|test|passed|failed)\b",
+                           re.IGNORECASE)
+
+
+def readable(text: str, lang: str) -> list[str]:
+    """What is wrong with a sentence a person reads."""
+    problems = [f"{bad!r} in it" for bad in ("[", "]", "{", "}", "True", "False", "None") if bad in text]
+    problems += [f"code {m!r}" for m in SNAKE.findall(text)]
+    if lang == CHINESE:
+        problems += [f"English {m!r}" for m in ENGLISH_WORDS.findall(text)]
+    return problems
+
+
+# ---------------------------------------------------------------- the codes the code base writes
+
+def _literal(node: ast.AST) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def written_event_codes() -> dict[str, str]:
+    """code -> where: ``record_visit_event(uow, visit, actor, "code")``, ``event="code"``, the demo's
+    ``_Step(state, role, "code")`` and the engine's ``(VisitState.X, "code")`` pairs."""
+    found: dict[str, str] = {}
+    for path in sorted(RMA.glob("**/*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            codes: list[str | None] = []
+            if isinstance(node, ast.Call):
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+                if name == "record_visit_event" and len(node.args) >= 4:
+                    codes.append(_literal(node.args[3]))
+                if name == "_Step" and len(node.args) >= 3:
+                    codes.append(_literal(node.args[2]))
+                codes += [_literal(k.value) for k in node.keywords if k.arg == "event"]
+            elif isinstance(node, ast.Tuple) and len(node.elts) == 2:
+                state, code = node.elts
+                if isinstance(state, ast.Attribute) and getattr(state.value, "id", None) == "VisitState":
+                    codes.append(_literal(code))
+            for code in codes:
+                if code:
+                    found.setdefault(code, f"{path.relative_to(RMA.parent)}:{node.lineno}")
+    return found
+
+
+def test_the_scan_finds_the_events_of_every_writer():
+    found = written_event_codes()
+    assert {"opened", "manual_move", "to_bench", "accessories_checked", "shipped", "left_depot", "test_started",
+            "test_taken_over", "test_passed", "test_failed", "test_aborted", "incoming_test", "repair_done"} <= set(found)
+
+
+def test_every_event_written_has_a_sentence_and_an_example():
+    missing = {code: where for code, where in written_event_codes().items() if code not in registry()}
+    assert not missing, f"events without a sentence (register one, see rma/sentences.py): {missing}"
+    assert set(EXAMPLES) == set(registry()), "every registered event needs its examples here"
+
+
+# ---------------------------------------------------------------- the sentences
+
+CASES = [(code, n, details) for code, shapes in EXAMPLES.items() for n, details in enumerate(shapes)]
+
+
+@pytest.mark.parametrize("lang", [ENGLISH, CHINESE])
+@pytest.mark.parametrize("code,n,details", CASES, ids=[f"{c}-{n}" for c, n, _ in CASES])
+def test_every_event_reads_as_a_sentence(code, n, details, lang):
+    text = event_sentence(code, details, LOOK, lang=lang)
+    assert readable(text, lang) == [], text
+    label = sentences.event_label(code, lang)
+    assert text.startswith(label) and text.endswith("。" if lang == CHINESE else "."), text
+
+
+def test_values_become_words_of_the_reader():
+    opened = EXAMPLES["opened"][0]
+    en = event_sentence("opened", opened, LOOK, lang=ENGLISH)
+    zh = event_sentence("opened", opened, LOOK, lang=CHINESE)
+    assert "in warranty until 2027-06-18" in en and "保修期内（至 2027-06-18）" in zh
+    assert "主机线束, 支架" in en and "主机线束、支架" in zh
+    assert "拦截：更换CAN收发器" in zh  # the plan's action, not its id
+    assert "2 interception plans matched" in event_sentence("opened", EXAMPLES["opened"][2], LOOK, lang=ENGLISH)
+    failed = event_sentence("test_failed", EXAMPLES["test_failed"][0], LOOK, lang=CHINESE)
+    assert "5 V rail 5V电源、左前声道音频" in failed
+    passed = event_sentence("test_passed", EXAMPLES["test_passed"][1], LOOK, lang=CHINESE)
+    assert "配件齐全：是" in passed and "包装完好：否" in passed
+    assert "已过保" in event_sentence("opened", EXAMPLES["opened"][1], LOOK, lang=CHINESE)
+
+
+def test_an_unknown_event_still_reads():
+    details = {"bin_code": "A-01", "items": ["螺丝", "垫片"], "counted": True, "note": None, "extra": {"a_b": 1}}
+    for lang in (ENGLISH, CHINESE):
+        text = event_sentence("stock_counted", details, lang=lang)
+        assert text.startswith("Stock counted"), text
+        assert "bin code" in text and "A-01" in text and "垫片" in text
+        assert not [p for p in readable(text, ENGLISH)], text
+
+
+def test_a_second_sentence_for_an_event_is_refused():
+    def elsewhere(d, _, look):  # noqa: ANN001, ANN202
+        return []
+
+    elsewhere.__module__ = "rma.somewhere_else"
+    with pytest.raises(ValueError, match="already has a sentence"):
+        sentences.sentence("opened", "Opened again")(elsewhere)
+
+
+def test_money_and_dates():
+    en, zh = sentences.Words(ENGLISH), sentences.Words(CHINESE)
+    assert en.money("18") == "CNY 18.00" and zh.money("18.5") == "18.50 元"
+    assert en.date("2026-11-30") == zh.date("2026-11-30") == "2026-11-30"
+    assert zh.value([1, 2.5, True]) == "1、2.5、是"
+
+
+# ---------------------------------------------------------------- why a step failed, how a run ended
+
+STEPS = [
+    {"kind": "range", "limits": {"min": -9.0, "max": -3.0, "unit": "dBV"}, "value": "-80", "numeric": -80.0,
+     "verdict": "fail", "message": "-80 dBV is below -9 dBV"},
+    {"kind": "range", "limits": {"min": 11.4, "max": 12.6, "unit": "V"}, "value": "13.1", "numeric": 13.1,
+     "verdict": "fail", "message": "13.1 V is above 12.6 V"},
+    {"kind": "equals", "limits": {"equals": "3.2.1"}, "value": "3.1.0", "verdict": "fail",
+     "message": "'3.1.0' is not '3.2.1'"},
+    {"kind": "regex", "limits": {"regex": "^FIX 3D$"}, "value": "NOFIX", "verdict": "fail",
+     "message": "'NOFIX' does not match '^FIX 3D$'"},
+    {"kind": "prompt", "limits": {"answer": "yes_no"}, "value": "no", "verdict": "fail",
+     "message": "the operator answered no"},
+    {"kind": "prompt", "limits": {"answer": "scan", "regex": "^TH-"}, "value": "XX", "verdict": "fail",
+     "message": "scanned 'XX' does not match '^TH-'"},
+    {"kind": "range", "limits": {"min": 1, "max": 2, "unit": "V"}, "value": "abc", "verdict": "error",
+     "message": "reply 'abc' is not a number"},
+    {"kind": "equals", "limits": {"equals": None}, "value": "3.2.1", "verdict": "error",
+     "message": "the model has no current firmware version in the catalogue"},
+    {"kind": "range", "command": "MEAS:VOLT? V5", "limits": {}, "verdict": "error",
+     "message": "fixture port lost: the fixture port /dev/ttyUSB0 is gone: [Errno 5] EIO"},
+    {"kind": "range", "command": "MEAS:VOLT? V5", "limits": {}, "verdict": "error",
+     "message": "no reply to MEAS:VOLT? V5 within 2 s"},
+    {"kind": "range", "command": "MEAS:VOLT? V5", "limits": {}, "verdict": "error",
+     "message": "garbage from the fixture: no ';' between echo and payload: b'xx'"},
+    {"kind": "range", "command": "MEAS:VOLT? V5", "limits": {}, "verdict": "error", "message": "something new"},
+]
+
+
+@pytest.mark.parametrize("step", STEPS, ids=[f"{s['verdict']}-{s['kind']}-{n}" for n, s in enumerate(STEPS)])
+def test_why_a_step_failed_is_said_in_the_readers_language(step):
+    en = step_problem(step, sentences.Words(ENGLISH))
+    zh = step_problem(step, sentences.Words(CHINESE))
+    assert en and zh and en != zh
+    words = zh
+    for data in (step.get("value"), step.get("command"), *step["limits"].values()):  # the step's own data stays
+        words = words.replace(str(data), "") if data else words
+    assert readable(zh, CHINESE) == [] and not re.search(r"[A-Za-z]{3,}", words), zh
+    if step["verdict"] == "fail" and step["kind"] == "range":
+        assert en == step["message"]  # the same words the engine wrote
+
+
+def test_the_reported_fail_reason_reads_in_chinese():
+    zh = step_problem(STEPS[0], sentences.Words(CHINESE))
+    assert zh == "-80 dBV 低于下限 -9 dBV"
+
+
+def test_run_reasons_in_both_languages():
+    en, zh = sentences.Words(ENGLISH), sentences.Words(CHINESE)
+    assert run_reason("failed: rail_5v", zh, LOOK, failed_steps=["rail_5v"]) is None  # the failed steps say it
+    assert run_reason("failed: rail_5v", zh, LOOK) == "不合格项：5 V rail 5V电源"
+    assert run_reason("stopped by the tester", en, LOOK) == "stopped by the tester"
+    reason = run_reason("missing accessories or packaging: 支架", zh, LOOK, checklist={"支架": False, "线束": True})
+    assert reason == "缺少配件或包装：支架"
+    reason = run_reason("step rail_12v: reply 'abc' is not a number", zh, LOOK)
+    assert reason == "12 V rail 12V电源 无法完成：应答 “abc” 不是数字"
+    assert run_reason("治具通信超时", zh, LOOK) == "治具通信超时"  # someone's own words stay
