@@ -8,7 +8,6 @@ command prints machine-readable output whose keys are a stable contract.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import traceback

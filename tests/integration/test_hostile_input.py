@@ -211,9 +211,6 @@ def test_numbers_dates_ids_and_files_that_make_no_sense_get_a_clear_error(rma, t
         assert len(err.strip().splitlines()) == 1 and err.startswith("rma: "), (argv, err)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="rma/core/checks.py raises KeyError on a ledger row of a deleted visit (an internal "
-                          "error today); the lead's set-based rewrite of rma check replaces that code")
 def test_rma_check_reports_ledger_rows_of_a_visit_deleted_behind_its_back(rma, db, db_url):
     code, out, _ = receive(rma, "HU88000001", "HU88000002")
     gone = json.loads(out)[0]["tag"]
@@ -236,7 +233,8 @@ def test_rma_check_reports_ledger_rows_of_a_visit_deleted_behind_its_back(rma, d
     code, out, err = rma("check", "--json")
     data = json.loads(out)
     assert "Traceback" not in err
-    assert code == 1 and data.get("violations"), (out, err)
+    assert code == 1 and data["counts"] == {"ledger_orphan": 1}, (out, err)
+    assert data["violations"][0]["subject"].startswith("visit id ") and data["violations"][0]["rows"]
 
 
 # ---------------------------------------------------------------- texts: control characters and lengths
