@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,11 +52,16 @@ def cli_user() -> str | None:
     return os.environ.get("RMA_USER") or None
 
 
+def host_name() -> str:
+    """This machine's name without its domain: the station's name unless rma.toml gives one."""
+    return socket.gethostname().split(".")[0].strip() or "station"
+
+
 @dataclass(frozen=True)
 class StationSettings:
     """Per-station settings from ``RMA_HOME/rma.toml`` (later areas add their own tables)."""
 
-    name: str = "station"
+    name: str = field(default_factory=host_name)
     session_idle_hours: float = 12.0
     repeat_window_days: int = 90  # a unit back within this many days of leaving is a repeat repair
     printer: dict = field(default_factory=dict)  # [printer] table: see labels.printer_from_settings
@@ -75,7 +81,7 @@ def station_settings() -> StationSettings:
     intake = data.get("intake", {})
     try:
         return StationSettings(
-            name=str(station.get("name", "station")),
+            name=str(station.get("name") or host_name()),
             session_idle_hours=float(station.get("session_idle_hours", 12.0)),
             repeat_window_days=int(intake.get("repeat_window_days", 90)),
             printer=dict(data.get("printer", {})),
