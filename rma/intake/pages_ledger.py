@@ -8,25 +8,25 @@ from typing import Any
 from nicegui import ui
 
 from rma.core import catalogue
+from rma.core.parse import parse_day
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.errors import DomainError
+from rma.exports import csv_bytes
 from rma.i18n import _, state_label
 from rma.intake import services
 from rma.intake.models import Warranty
 from rma.intake.pages_common import (
     WARRANTY_LOOK,
-    csv_bytes,
     direction_label,
-    notify_problem,
-    parse_day,
-    pick_first_on_enter,
     problem_text,
     this_month,
     warranty_badge,
 )
 from rma.ui import runtime
 from rma.ui.areas import COURIERS, LEDGER
+from rma.ui.banner import notify_problem
+from rma.ui.fields import pick_first_on_enter
 from rma.ui.frame import SessionUser, protected_page, unit_url
 from rma.ui.widgets import section_title, state_badge, table, when
 

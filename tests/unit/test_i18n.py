@@ -18,7 +18,8 @@ from rma.core.states import VisitState
 from rma.errors import DomainError
 
 RMA = Path(i18n.__file__).parent
-UI_SOURCES = sorted({*RMA.glob("ui/**/*.py"), *RMA.glob("*/pages.py"), *RMA.glob("*/pages_*.py")})
+UI_SOURCES = sorted({*RMA.glob("ui/**/*.py"), *RMA.glob("*/pages.py"), *RMA.glob("*/pages_*.py"),
+                     *RMA.glob("*/widgets/*.py")})
 ALL_SOURCES = sorted(RMA.glob("**/*.py"))
 
 
