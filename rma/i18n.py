@@ -435,6 +435,17 @@ ZH: dict[str, str] = {
         "维修单 {tag} 已结束（{state}）：退回原因不能再更改",
     "give a reason code or a text": "请给出原因代码或文字说明",
     "a return reason text has at most {n} characters": "退回原因说明最多 {n} 个字符",
+    "Closed": "结束",
+    "Repeat · alerts": "返修 · 拦截",
+    "Visits: {total}": "维修单：{total}",
+    "Visits {first}–{last} of {total}, newest first; the export has them all.":
+        "维修单 第 {first}–{last} 条，共 {total} 条，最新的在前；导出包含全部。",
+    "Interception alerts: {n}": "拦截提醒：{n}",
+    "Newer": "较新",
+    "Older": "较早",
+    "In": "保内",
+    "Out": "保外",
+    "Unknown": "未知",
     "Page not found": "找不到页面",
     "There is no page here.": "这里没有页面。",
     "Nothing lives at {path}. Check the address, or go back to the home page.":

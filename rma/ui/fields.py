@@ -13,6 +13,7 @@ from typing import Any
 
 from nicegui import ui
 
+from rma.i18n import CHINESE, current_language
 from rma.ui.widgets import SCAN_FIELD_JS
 
 
@@ -111,3 +112,36 @@ def pick_first_on_enter(select: ui.select, then: Callable[[], Any] | None = None
         e.preventDefault(); e.stopPropagation();
         emit(input ? input.value : '');
     }""")
+
+
+# q-date's words in Chinese; its English ones are Quasar's own.
+_ZH_DATE_LOCALE = {
+    "days": "星期日_星期一_星期二_星期三_星期四_星期五_星期六".split("_"),
+    "daysShort": "日_一_二_三_四_五_六".split("_"),
+    "months": [f"{n}月" for n in range(1, 13)],
+    "monthsShort": [f"{n}月" for n in range(1, 13)],
+    "firstDayOfWeek": 1,
+}
+
+
+def date_field(label: str, testid: str, on_change: Callable[[str | None], Any]) -> ui.input:
+    """A date typed as YYYY-MM-DD in every language (a native date input shows mm/dd/yyyy in an
+    English browser), or picked from a calendar. ``on_change`` gets the date when it is whole or
+    emptied, never a half-typed one."""
+    def changed(value: str | None) -> Any:
+        value = (value or "").strip()
+        if not value or len(value) == 10:
+            return on_change(value or None)
+        return None
+
+    field = ui.input(label, on_change=lambda e: changed(e.value)).props(
+        f'mask="####-##-##" placeholder=YYYY-MM-DD outlined dense stack-label clearable data-testid={testid}'
+    ).classes("w-44")
+    with field:
+        with ui.menu().props("no-parent-event") as menu:
+            picker = ui.date(mask="YYYY-MM-DD", on_change=lambda e: (field.set_value(e.value), menu.close()))
+            if current_language() == CHINESE:
+                picker.props["locale"] = _ZH_DATE_LOCALE
+        with field.add_slot("append"):
+            ui.icon("event").classes("cursor-pointer").props(f"data-testid={testid}-calendar").on("click", menu.open)
+    return field
