@@ -26,11 +26,17 @@ from nicegui import ui
 from drivers.scan import ScanError, clean_scan
 from drivers.scanner import ScanResult
 from rma.core import catalogue
-from rma.core.services import find_visit, normalise_key
+from rma.core.services import normalise_key
 from rma.db import UnitOfWork
 from rma.errors import DomainError
 from rma.i18n import _, error_message
 from rma.intake import labelling, services
+from rma.intake.station_reads import (
+    open_parcels_matching,
+    parcel_view,
+    station_data,
+    unit_facts,
+)
 from rma.intake.widgets.keyboard import INTAKE_HEAD, focus_scan
 from rma.intake.widgets.label_status import LabelQueue
 from rma.intake.widgets.model_picker import pick_model
@@ -38,13 +44,12 @@ from rma.intake.widgets.open_parcels import open_parcels_table
 from rma.intake.widgets.parcel_close import closed_card, confirm_close
 from rma.intake.widgets.parcel_form import OpenParcel, ParcelForm
 from rma.intake.widgets.parcel_header import ParcelHeader
-from rma.intake.widgets.scanner_chip import ScannerChip
+from rma.intake.widgets.scan_area import ScanArea
 from rma.intake.widgets.unit_row import UnitRows
 from rma.ui import runtime
-from rma.ui.banner import ResultBanner, notify_aside
-from rma.ui.fields import pick_first_on_enter, scan_field
+from rma.ui.banner import notify_aside
 from rma.ui.frame import SessionUser
-from rma.ui.scan_queue import PendingChip, ScanQueue
+from rma.ui.scan_queue import ScanQueue
 from rma.ui.widgets import section_title
 
 PICK_MODEL_CODES = frozenset({"unknown_serial_format", "model_ambiguous"})
@@ -76,33 +81,6 @@ class LeaveParcel:
 QueueItem = Scan | BadScan | CloseParcel | LeaveParcel
 
 
-# ---------------------------------------------------------------- reads
-
-def _station_data(uow: UnitOfWork) -> dict[str, Any]:
-    return {
-        "reasons": {r.code: f"{r.code} · {r.text}" for r in services.list_reasons(uow)},
-        "customers": {c.code: f"{c.code} · {c.name}" for c in catalogue.list_customers(uow)},
-        "open_parcels": services.open_parcels(uow),
-    }
-
-
-def _open_parcels_matching(uow: UnitOfWork, waybill: str) -> dict[str, Any]:
-    matching = [p for p in services.open_parcels(uow) if p["waybill"] == waybill]
-    return {"open": matching, "courier": services.guess_courier(waybill)}
-
-
-def _unit_facts(uow: UnitOfWork, visit: Any) -> dict[str, Any]:
-    model = visit.unit.model
-    return {**services.intake_summary(uow, visit), "model_name": model.name,
-            "known_accessories": list(model.accessories or [])}
-
-
-def _parcel_view(uow: UnitOfWork, waybill: str, courier: str) -> dict[str, Any]:
-    report = services.parcel_report(uow, waybill, courier)
-    report["rows"] = [_unit_facts(uow, find_visit(uow, u["tag"])) for u in report["units"]]
-    return report
-
-
 # ---------------------------------------------------------------- the page
 
 class IntakeStation:
@@ -122,22 +100,9 @@ class IntakeStation:
         with self.root:
             self.step2 = ui.column().classes("w-full gap-3")
             self.step2.set_visibility(False)
-            with ui.card().classes("w-full gap-3 border-2 border-slate-300").props(
-                "flat data-testid=scan-area data-signal-area data-signal=none"
-            ):
-                with ui.row().classes("w-full items-center justify-between no-wrap"):
-                    self.step_title = ui.label().classes("text-2xl font-semibold text-slate-800").props(
-                        "data-testid=intake-step")
-                    with ui.row().classes("items-center gap-2 no-wrap"):
-                        chip = PendingChip("intake-pending")
-                        self.scanner = ScannerChip(self.root, self._serial_scan)
-                self.field = scan_field("intake-scan", _("Scan the waybill"), self._scanned)
-                self.field.props["data-intake-scan"] = ""
-                self.field.on("vnodeMounted", js_handler="(vnode) => vnode.el && vnode.el.focus()")
-                self.result = ResultBanner()
-                self._reason_row()
-                self.hints = ui.html("", sanitize=False).classes("text-sm text-slate-500").props(
-                    "data-testid=intake-hints")
+            self.area = ScanArea(self.root, self.reasons, on_scan=self._scanned, on_serial_scan=self._serial_scan,
+                                 stray_scan=self._stray_scan)
+            self.result, self.reason, self.scanner = self.area.result, self.area.reason, self.area.scanner
             self.step1 = ui.column().classes("w-full gap-4")
             with self.step1:
                 self.form = ParcelForm(ui.column().classes("w-full"), self.user, self._stray_scan)
@@ -146,45 +111,15 @@ class IntakeStation:
                 self.open_box = ui.column().classes("w-full")
             self.labels = LabelQueue(self.user, self.root)
             self.rows = UnitRows(self.user, self.labels, lambda: self.reasons)
-        self.queue: ScanQueue[QueueItem] = ScanQueue(self.root, chip, self._handle, self._failed, name="intake-scans")
+        self.queue: ScanQueue[QueueItem] = ScanQueue(self.root, self.area.pending, self._handle, self._failed,
+                                                     name="intake-scans")
         self._show_open_parcels(open_parcels)
         self._show_step()
 
-    def _reason_row(self) -> None:
-        with ui.row().classes("w-full items-end gap-3") as self.reason_row:
-            self.reason = ui.select(self.reasons, with_input=True, clearable=True,
-                                    label=_("Return reason (for the next scans)"),
-                                    on_change=focus_scan).props(
-                "outlined dense options-dense data-testid=intake-reason"
-            ).classes("min-w-80")
-            pick_first_on_enter(self.reason, then=focus_scan, unmatched=self._stray_scan)
-            self.reason_text = ui.input(_("Dealer's complaint, free text (optional)")).props(
-                "outlined dense clearable data-testid=intake-reason-text"
-            ).classes("grow")
-            self.reason_text.on("keydown.enter", js_handler="() => rmaIntake.focusScan()")
-        self.reason_row.set_visibility(False)
-
-    def _hints(self) -> str:
-        keys = [("Enter", _("or Tab ends a scan"))]
-        if self.parcel is not None:
-            keys += [("Ctrl+Enter", _("close the parcel")), ("Alt+R", _("reason")), ("Alt+T", _("free text")),
-                     ("Alt+A", _("all accessories present")), ("Alt+1…9", _("tick accessory n of the newest unit")),
-                     ("Esc", _("back to the scan field"))]
-        return " · ".join(f"<kbd>{k}</kbd> {text}" for k, text in keys)
-
     def _show_step(self) -> None:
-        p = self.parcel
-        self.step1.set_visibility(p is None)
-        self.step2.set_visibility(p is not None)
-        self.reason_row.set_visibility(p is not None)
-        if p is None:
-            self.step_title.set_text(_("Step 1: scan the courier waybill"))
-            self.field.props["placeholder"] = _("Scan the waybill")
-        else:
-            self.step_title.set_text(_("Step 2: scan the serial of each unit"))
-            self.field.props["placeholder"] = _("Scan a serial")
-        self.field.update()
-        self.hints.set_content(self._hints())
+        self.step1.set_visibility(self.parcel is None)
+        self.step2.set_visibility(self.parcel is not None)
+        self.area.step(self.parcel is not None)
 
     def _error(self, message: str, raw: str, *, tag: str | None = None) -> None:
         self.rows.error(message, raw, tag=tag)
@@ -250,7 +185,7 @@ class IntakeStation:
         except DomainError as exc:
             self._error(error_message(exc), raw)
             return
-        found = await runtime.read(lambda uow: _open_parcels_matching(uow, waybill))
+        found = await runtime.read(lambda uow: open_parcels_matching(uow, waybill))
         if found["open"]:
             await self._enter_parcel(OpenParcel.from_report(found["open"][0]))
             return
@@ -260,7 +195,7 @@ class IntakeStation:
             await self._enter_parcel(parcel)
 
     async def _enter_parcel(self, parcel: OpenParcel) -> None:
-        view = await runtime.read(lambda uow: _parcel_view(uow, parcel.waybill, parcel.courier))
+        view = await runtime.read(lambda uow: parcel_view(uow, parcel.waybill, parcel.courier))
         parcel.scanned = len(view["rows"])
         self.parcel = parcel
         self.closed_box.clear()
@@ -303,9 +238,9 @@ class IntakeStation:
         self.rows.clear()
         self.step2.clear()
         self.closed_box.clear()
-        data = await runtime.read(_station_data)
+        data = await runtime.read(station_data)
         self.reasons, self.customers = data["reasons"], data["customers"]
-        self.reason.set_options(self.reasons, value=self.reason.value if self.reason.value in self.reasons else None)
+        self.reason.set_choices(self.reasons)
         self._show_open_parcels(data["open_parcels"])
         self._show_step()
         focus_scan()
@@ -319,15 +254,14 @@ class IntakeStation:
     async def _receive(self, serial: str, raw: str, model_code: str | None = None) -> None:
         p = self.parcel
         assert p is not None
-        reason_code = self.reason.value or None
-        reason_text = (self.reason_text.value or "").strip() or None
+        reason_code, reason_text = self.reason.current()
 
         def work(uow: UnitOfWork, actor: Any) -> dict[str, Any]:
             parcel = services.find_parcel(uow, p.waybill, p.courier)
             result = services.receive_unit(uow, actor, parcel, serial, model_code=model_code,
                                            reason_code=reason_code, reason_text=reason_text)
             job = labelling.queue_unit_label(uow, actor, result.visit).id if result.created else None
-            return {**_unit_facts(uow, result.visit), "created": result.created, "job": job}
+            return {**unit_facts(uow, result.visit), "created": result.created, "job": job}
 
         try:
             row = await self.user.act(work)
@@ -371,7 +305,7 @@ class IntakeStation:
 
 
 async def intake_station(user: SessionUser, parcel: str | None = None) -> None:
-    data = await runtime.read(_station_data)
+    data = await runtime.read(station_data)
     station = IntakeStation(user, data)
     station.build(data["open_parcels"])
     await station.scanner.connect()

@@ -1,6 +1,7 @@
 """The parts the logistics pages are built from, named as the floor names them.
 
 - ``keyboard``      the intake station's keys (shortcuts, and scans typed while a question is open)
+- ``scan_area``     the step, the scan field, the last result, the keys; ``reason_bar``: the reason for the next scans
 - ``parcel_form``   the new-parcel form: courier, sender, declared count, cost
 - ``parcel_header`` the open parcel: waybill, courier, sender, count, photos, close / leave
 - ``parcel_close``  the close-parcel question and what closing found (short / over delivery)
