@@ -12,10 +12,14 @@ from typing import Any
 from nicegui import ui
 
 from drivers.scan import ScanError, shown
+from rma.core.parse import parse_day  # noqa: F401  (moved; still importable from here)
 from rma.errors import DomainError
+from rma.exports import csv_bytes  # noqa: F401  (moved; still importable from here)
 from rma.i18n import _, error_message
-from rma.ui.banner import alert_banner
+from rma.ui.banner import SIGNAL_HEAD, alert_banner, notify_done, notify_problem  # noqa: F401
+from rma.ui.fields import focus, pick_first_on_enter, plain_field, scan_field, set_field  # noqa: F401
 from rma.ui.frame import unit_url
+from rma.ui.widgets import SCAN_FIELD_JS  # noqa: F401  (moved; still importable from here)
 
 WARRANTY_LOOK = {  # badge text and colour of each warranty decision
     "in": ("In warranty", "bg-green-700"),
