@@ -514,6 +514,20 @@ def record_accessories(uow: UnitOfWork, actor: User, tag: str, accessories: list
     return ticked
 
 
+def return_reason_of(uow: UnitOfWork, visit: Visit) -> tuple[str | None, str | None]:
+    """The visit's return reason as recorded: its reason code, and the dealer's words beside the code's text."""
+    rec = _intake_of(uow, visit)
+    code = rec.reason_code if rec is not None else None
+    complaint = (visit.return_reason or "").strip() or None
+    reason = uow.session.scalar(select(ReasonCode).where(ReasonCode.code == code)) if code else None
+    if reason is not None and complaint is not None:
+        if complaint == reason.text:
+            complaint = None
+        elif complaint.startswith(reason.text + " — "):
+            complaint = complaint[len(reason.text) + 3:]
+    return code, complaint
+
+
 REASON_RECORDERS = (Role.CLERK, Role.LEAD, Role.SUPERVISOR)
 MAX_REASON_TEXT = 500
 

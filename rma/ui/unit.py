@@ -35,6 +35,8 @@ def _unit_with_intake(uow: UnitOfWork, key: str) -> tuple[dict[str, Any], dict[s
     """The unit's report, the intake facts of each of its visits (by tag), and its test runs."""
     report = services.unit_report(uow, key)
     facts = {v["tag"]: intake.intake_summary(uow, services.find_visit(uow, v["tag"])) for v in report["visits"]}
+    for v in report["visits"]:
+        v["reason_parts"] = intake.return_reason_of(uow, services.find_visit(uow, v["tag"]))
     runs = [r for v in report["visits"] for r in test_services.runs_of_visit(uow, v["tag"])]
     return report, facts, sorted(runs, key=lambda r: r["started_at"], reverse=True)
 
@@ -71,7 +73,7 @@ def _visit_intake(user: SessionUser, visit: dict[str, Any], facts: dict[str, Any
                       "intake-accessories")
             alert_lines(facts.get("interceptions") or [])
         if visit["closed_at"] is None and may_record_reason(user.roles):
-            reason_form(user, tag, reasons, facts.get("reason_code"))
+            reason_form(user, tag, reasons, *visit["reason_parts"])
 
 
 def _fact(label: str, value: str | None, testid: str) -> None:

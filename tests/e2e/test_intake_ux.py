@@ -268,8 +268,11 @@ def test_the_return_reason_is_recorded_on_the_unit_page_after_intake(browser, st
     connected(browser)
     form = element(browser, "reason-form")
     assert form.get_attribute("data-tag") == tag
+    words = text_input(browser, "reason-text")
+    assert words.get_attribute("value") == "no power"  # the reason as it stands: a correction keeps the rest
     text_input(browser, "reason-code").send_keys("NOSCR" + Keys.ENTER)
-    text_input(browser, "reason-text").send_keys("冷车黑屏")
+    words.send_keys(Keys.CONTROL, "a")
+    words.send_keys("冷车黑屏")
     element(browser, "reason-save").click()
     wait_for_text(browser, "unit-visits", "黑屏 no picture — 冷车黑屏")
     assert "Reason recorded" in element(browser, "unit-timeline").text

@@ -80,6 +80,8 @@ def test_a_reason_recorded_after_intake_is_a_ledger_event_and_shows_in_the_ledge
     assert event["event"] == "reason_recorded" and event["actor"] == "clerk"
     assert event["details"] == {"reason_code": "NOSCR", "reason": "黑屏 no picture — 冷车黑屏"}
 
+    with depot.uow(readonly=True) as uow:  # the form on the unit page starts from the reason as it stands
+        assert services.return_reason_of(uow, core.find_visit(uow, tag)) == ("NOSCR", "冷车黑屏")
     with depot.uow() as uow:  # the same reason again: nothing new in the ledger
         services.set_return_reason(uow, core.get_actor(uow, "lead"), tag, reason_code="NOSCR", text="冷车黑屏")
     with depot.uow(readonly=True) as uow:

@@ -18,7 +18,9 @@ def may_record_reason(roles: frozenset[Role]) -> bool:
     return bool(roles & set(services.REASON_RECORDERS))
 
 
-def reason_form(user: SessionUser, tag: str, reasons: dict[str, str], current_code: str | None) -> None:
+def reason_form(user: SessionUser, tag: str, reasons: dict[str, str], current_code: str | None,
+                current_text: str | None) -> None:
+    """Filled in with the reason as it stands, so a correction changes only what the clerk changes."""
     async def save() -> None:
         code, text = reason.value or None, (words.value or "").strip() or None
         try:
@@ -34,7 +36,7 @@ def reason_form(user: SessionUser, tag: str, reasons: dict[str, str], current_co
                            value=current_code if current_code in reasons else None).props(
             "outlined dense options-dense data-testid=reason-code").classes("min-w-72")
         pick_first_on_enter(reason)
-        words = ui.input(_("Dealer's complaint, free text (optional)")).props(
+        words = ui.input(_("Dealer's complaint, free text (optional)"), value=current_text or "").props(
             "outlined dense clearable data-testid=reason-text").classes("grow")
         words.on("keydown.enter", save)
         ui.button(_("Record reason"), icon="edit_note", on_click=save).props(

@@ -75,9 +75,9 @@ class ShipForm:
             "flat data-testid=ship-form data-signal-area"
         ) as form:
             with ui.row().classes("w-full items-end gap-3"):
-                self.unit = plain_field(_("Unit: tag or serial"), "ship-unit", width="w-96", autofocus=True)
+                self.unit = plain_field(_("Unit: tag or serial"), "ship-unit", width="w-80", autofocus=True)
                 self.unit.classes("rma-scan")
-                self.waybill = plain_field(_("Waybill"), "ship-waybill", width="w-72")
+                self.waybill = plain_field(_("Waybill"), "ship-waybill", width="w-64")
                 self.waybill.classes("rma-scan")
                 self.courier = plain_field(_("Courier"), "ship-courier", width="w-32")
                 self.cost = plain_field(_("Courier cost"), "ship-cost", width="w-32", inputmode="decimal")
