@@ -145,7 +145,7 @@ class ShipForm:
             focus(self.cost, select=True)
             return
         if args.get("ship"):
-            await self._ship(v, no_cost)
+            await self._ship(v, no_cost, clear_unit=field == "button")
             return
         missing = self._next_missing(v, no_cost)
         if field == "waybill" and v["waybill"] and not v["courier"]:
@@ -171,7 +171,9 @@ class ShipForm:
                 return name
         return None
 
-    async def _ship(self, v: dict[str, str], no_cost: bool) -> None:
+    async def _ship(self, v: dict[str, str], no_cost: bool, *, clear_unit: bool = False) -> None:
+        """Ship the unit in ``v``. A key press already emptied the unit field in the browser (a scan
+        typed meanwhile is the next one); after the button it is emptied here, once shipped."""
         missing = self._next_missing(v, no_cost)
         if missing == "cost":
             self.say(_("Type the courier cost, or tick “No cost” (Alt+N): a parcel does not ship without one."))
@@ -214,4 +216,6 @@ class ShipForm:
             self.waiting -= 1
             self._show_waiting()
         self.rows.shipped(data)
+        if clear_unit:
+            set_field(self.unit, "")
         focus(self.unit)
