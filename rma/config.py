@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,11 +91,16 @@ def cli_user() -> str | None:
     return os.environ.get("RMA_USER") or None
 
 
+def host_name() -> str:
+    """This machine's name without its domain: the station's name unless rma.toml gives one."""
+    return socket.gethostname().split(".")[0].strip() or "station"
+
+
 @dataclass(frozen=True)
 class StationSettings:
     """Per-station settings from ``RMA_HOME/rma.toml`` (later areas add their own tables)."""
 
-    name: str = "station"
+    name: str = field(default_factory=host_name)
     session_idle_hours: float = 12.0
     repeat_window_days: int = 90  # a unit back within this many days of leaving is a repeat repair
     printer: dict = field(default_factory=dict)  # [printer] table: see labels.printer_from_settings
@@ -159,7 +165,7 @@ def _read_station_settings(path: Path) -> StationSettings:
                              ("scanner", data.get("scanner", {}))):
             if not isinstance(value, dict):
                 raise bad(f"[{table}] must be a table")
-        name = station.get("name", "station")
+        name = station.get("name") or host_name()
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > STATION_NAME_MAX \
                 or not name.isprintable():
             raise bad(f"[station] name must be a text of 1 to {STATION_NAME_MAX} printable characters")

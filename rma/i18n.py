@@ -441,6 +441,57 @@ ZH: dict[str, str] = {
     "Processing {n}…": "处理中 {n}…",
     "Scanned: {scan}": "扫描内容：{scan}",
     "Scanned:": "扫描内容：",
+    # --- where a label went, the model picker, shipping keys, the return reason, the 404 page
+    "Label saved to {file}": "标签已保存到 {file}",
+    "Label sent to printer {printer}": "标签已发送到打印机 {printer}",
+    "Label sent to CUPS queue {queue}": "标签已发送到 CUPS 打印队列 {queue}",
+    "Label not printed, still queued: {reason}. Press Reprint, or run rma label queue --retry.":
+        "标签没有打印，仍在队列中：{reason}。请点“补打”，或运行 rma label queue --retry。",
+    "A serial no model knows is often mistyped. Scan (or type) it a second time to confirm it.":
+        "没有任何型号认识这个序列号，常常是输错了。请再扫描（或输入）一次以确认。",
+    "Scan the serial again": "再次扫描序列号",
+    "Serial confirmed: choose its model.": "序列号已确认：请选择型号。",
+    "starts with {prefix}": "以 {prefix} 开头",
+    "↑/↓ choose, Enter receives it as that model, Esc: do not receive it":
+        "↑/↓ 选择，Enter 按该型号接收，Esc：不接收",
+    "The second scan does not match {serial}: not received. Check the label and scan the serial again.":
+        "第二次扫描与 {serial} 不一致：未接收。请核对标签后重新扫描序列号。",
+    "No cost (Alt+N)": "无运费（Alt+N）",
+    "cost {cost}": "运费 {cost}",
+    "no cost": "无运费",
+    "{amount} is an amount, not a unit: it went into the cost field.": "{amount} 是金额，不是机器：已填入运费栏。",
+    "{amount} is an amount, not a unit; the cost is {cost}.": "{amount} 是金额，不是机器；运费为 {cost}。",
+    "Type the courier cost, or tick “No cost” (Alt+N): a parcel does not ship without one.":
+        "请输入运费，或勾选“无运费”（Alt+N）：没有运费的包裹不能寄出。",
+    "Scan the unit, Enter; scan the waybill, Enter; the courier is guessed from the waybill: Enter accepts it; "
+    "type the cost, Enter ships. No cost? Alt+N ticks it. Ctrl+Enter ships from any field. The waybill, courier "
+    "and cost stay for the next unit of the same parcel: then a scan of the unit and Enter ship it.":
+        "扫描机器，Enter；扫描快递单号，Enter；快递公司根据单号判断：Enter 确认；输入运费，Enter 寄出。"
+        "无运费？Alt+N 勾选。任何栏中 Ctrl+Enter 都可寄出。单号、快递公司和运费保留给同一包裹的下一台："
+        "只需扫描机器再按 Enter。",
+    "Record reason": "登记原因",
+    "Return reason of {tag} recorded.": "{tag} 的退回原因已登记。",
+    "Reason recorded": "已登记退回原因",
+    "record return reasons": "登记退回原因",
+    "visit {tag} is closed ({state}): its return reason can no longer change":
+        "维修单 {tag} 已结束（{state}）：退回原因不能再更改",
+    "give a reason code or a text": "请给出原因代码或文字说明",
+    "a return reason text has at most {n} characters": "退回原因说明最多 {n} 个字符",
+    "Closed": "结束",
+    "Repeat · alerts": "返修 · 拦截",
+    "Visits: {total}": "维修单：{total}",
+    "Visits {first}–{last} of {total}, newest first; the export has them all.":
+        "维修单 第 {first}–{last} 条，共 {total} 条，最新的在前；导出包含全部。",
+    "Interception alerts: {n}": "拦截提醒：{n}",
+    "Newer": "较新",
+    "Older": "较早",
+    "In": "保内",
+    "Out": "保外",
+    "Unknown": "未知",
+    "Page not found": "找不到页面",
+    "There is no page here.": "这里没有页面。",
+    "Nothing lives at {path}. Check the address, or go back to the home page.":
+        "{path} 没有内容。请检查地址，或回到首页。",
     # --- the intake station
     "Step 1: scan the courier waybill": "第 1 步：扫描快递单号",
     "Step 2: scan the serial of each unit": "第 2 步：逐台扫描机器序列号",

@@ -107,3 +107,55 @@ def list_customers(uow: UnitOfWork) -> list[Customer]:
 def match_models(uow: UnitOfWork, serial: str) -> list[ProductModel]:
     """Every model whose serial pattern matches ``serial`` (full match)."""
     return [m for m in list_models(uow) if _compiled(m.serial_pattern).fullmatch(serial)]
+
+
+_REGEX_SYNTAX = set(".^$*+?{}[]|()\\")
+
+
+def literal_prefix(pattern: str) -> str:
+    """The fixed characters every serial of a pattern starts with: ``^HU88\\d{6}$`` -> ``HU88``."""
+    text = pattern[2:] if pattern.startswith("\\A") else pattern.lstrip("^")
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text) and not text[i + 1].isalnum():
+            out.append(text[i + 1])  # an escaped punctuation mark is itself
+            i += 2
+            continue
+        if char in _REGEX_SYNTAX:
+            break
+        out.append(char)
+        i += 1
+    if out and i < len(text) and text[i] in "*?{":
+        out.pop()  # the last character may repeat zero times: it is not fixed
+    if i < len(text) and "|" in text[i:]:
+        return ""  # alternatives: no one prefix
+    return "".join(out)
+
+
+def _shared(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def closest_models(uow: UnitOfWork, serial: str) -> list[dict]:
+    """Every model, the likeliest for ``serial`` first, for a clerk who must pick one.
+
+    Models whose pattern matches come first; then the longest run of characters the serial shares
+    with the fixed start of the model's pattern (``HU8825301234`` is closer to ``^HU88\\d{6}$``
+    than to ``^DC22\\d{6}$``); then the code. Each: ``code``, ``name``, ``prefix`` (the pattern's
+    fixed start), ``shared`` (characters in common), ``matches``.
+    """
+    serial = (serial or "").strip().upper()
+    guesses = []
+    for m in list_models(uow):
+        prefix = literal_prefix(m.serial_pattern)
+        guesses.append({"code": m.code, "name": m.name, "prefix": prefix, "shared": _shared(serial, prefix.upper()),
+                        "matches": bool(_compiled(m.serial_pattern).fullmatch(serial))})
+    guesses.sort(key=lambda g: (not g["matches"], -g["shared"], g["code"]))
+    return guesses

@@ -7,6 +7,7 @@ as ``failed`` with the reason; ``rma label queue --retry`` or the unit page prin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -125,18 +126,32 @@ def render_unit_sheet(uow: UnitOfWork, tags: list[str], *, dpi: int = 300) -> by
     return to_pdf(images, sheet="a4")
 
 
+# What happened to a label, said to the worker (the templates are translation keys).
+SAVED = "Label saved to {file}"
+SENT = "Label sent to printer {printer}"
+SENT_CUPS = "Label sent to CUPS queue {queue}"
+QUEUED = "Label not printed, still queued: {reason}. Press Reprint, or run rma label queue --retry."
+OUTCOME_TEMPLATES = (SAVED, SENT, SENT_CUPS, QUEUED)
+
+
 def print_job(db: Database, job_id: int) -> dict[str, Any]:
-    """Send one queued label to this station's printer; record what happened. Never raises for a printer."""
+    """Send one queued label to this station's printer; record what happened. Never raises for a printer.
+
+    The result says where the label went: ``outcome`` is ``saved`` (a file in a folder: ``file``),
+    ``sent`` (to a printer: ``printer``, and ``queue`` for CUPS) or ``queued`` (not printed:
+    ``error``; it stays in the queue). ``status`` is ``printed`` or ``failed``, as the queue has it.
+    """
     from labels import PrinterError, printer_from_settings
 
     with db.uow(readonly=True) as uow:
         job = uow.session.get(LabelJob, job_id)
         template, fields = job.template, dict(job.fields)
     settings = _printer_settings()
-    error = None
+    error, printer, receipts = None, None, []
     try:
         image = _render(template, fields, int(settings.get("dpi", 203)))
-        printer_from_settings(settings).print_labels([image], job_name=f"{template}-{fields.get('tag') or fields.get('waybill')}-{job_id}")
+        printer = printer_from_settings(settings)
+        receipts = printer.print_labels([image], job_name=f"{template}-{fields.get('tag') or fields.get('waybill')}-{job_id}")
     except PrinterError as exc:
         error = exc.message
     except DomainError as exc:
@@ -148,7 +163,29 @@ def print_job(db: Database, job_id: int) -> dict[str, Any]:
             job.status, job.printed_at, job.last_error = LabelStatus.PRINTED, uow.now(), None
         else:
             job.status, job.last_error = LabelStatus.FAILED, error
-    return {"job": job_id, "status": "printed" if error is None else "failed", "error": error}
+    result: dict[str, Any] = {"job": job_id, "status": "printed" if error is None else "failed", "error": error,
+                              "printer": printer.where if printer is not None else None}
+    if error is not None:
+        result["outcome"] = "queued"
+    elif settings.get("kind") == "folder":
+        result.update(outcome="saved", file=receipts[0] if receipts else None)
+    else:
+        result.update(outcome="sent", queue=settings.get("queue") if settings.get("kind") == "cups" else None)
+    return result
+
+
+def outcome_text(result: dict[str, Any], tr: Callable[[str], str] = lambda text: text) -> str:
+    """What happened to a label, as a sentence: saved to a file, sent to a printer, or still queued.
+
+    ``tr`` translates the template (the pages give ``_``; the CLI speaks English).
+    """
+    if result.get("outcome") == "saved":
+        return tr(SAVED).format(file=result.get("file") or "?")
+    if result.get("outcome") == "sent":
+        if result.get("queue"):
+            return tr(SENT_CUPS).format(queue=result["queue"])
+        return tr(SENT).format(printer=result.get("printer") or "?")
+    return tr(QUEUED).format(reason=result.get("error") or "?")
 
 
 def pending_jobs(uow: UnitOfWork) -> list[dict[str, Any]]:

@@ -2,35 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from nicegui import ui
 
 from rma.core import catalogue
+from rma.core.parse import parse_day
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.errors import DomainError
+from rma.exports import csv_bytes
 from rma.i18n import _, state_label
 from rma.intake import services
 from rma.intake.models import Warranty
 from rma.intake.pages_common import (
     WARRANTY_LOOK,
-    csv_bytes,
     direction_label,
-    notify_problem,
-    parse_day,
-    pick_first_on_enter,
     problem_text,
     this_month,
-    warranty_badge,
 )
 from rma.ui import runtime
 from rma.ui.areas import COURIERS, LEDGER
+from rma.ui.banner import notify_problem
+from rma.ui.fields import date_field, pick_first_on_enter
 from rma.ui.frame import SessionUser, protected_page, unit_url
+from rma.ui.ledger_view import Column, LedgerView
 from rma.ui.widgets import section_title, state_badge, table, when
 
-SHOWN_ROWS = 500  # on the page; the CSV export has them all
+PAGE_ROWS = 100  # on the page, newest first; older pages on demand; the CSV export has them all
 COST_COLUMNS = ["date", "courier", "waybill", "direction", "customer", "cost"]
 
 
@@ -39,37 +40,98 @@ def _choices(uow: UnitOfWork) -> dict[str, dict[str, str]]:
             "models": {m.code: f"{m.code} · {m.name}" for m in catalogue.list_models(uow)}}
 
 
+WARRANTY_SHORT = {"in": "In", "out": "Out", "unknown": "Unknown"}  # a narrow column; the whole word when hovered
+
+
+def _titled(element: ui.element, title: str) -> ui.element:
+    """What a cut or short cell shows in full when hovered."""
+    if title:
+        element.props["title"] = title
+    return element
+
+
 def _link(tag: str | None):  # noqa: ANN202
-    return (lambda: ui.link(tag, unit_url(tag)).classes("font-mono whitespace-nowrap")) if tag else None
+    return (lambda: ui.link(tag, unit_url(tag)).classes("font-mono")) if tag else None
 
 
-def _nowrap(text: str | None):  # noqa: ANN202
-    return (lambda: ui.label(text).classes("whitespace-nowrap")) if text else None
+def _mono(text: str | None):  # noqa: ANN202
+    return (lambda: ui.label(text).classes("font-mono")) if text else None
 
 
-def _ledger_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    def alerts(n: int):  # noqa: ANN202
-        if not n:
-            return lambda: ui.label("—").classes("text-slate-400")
-        return lambda: ui.label(str(n)).classes("bg-red-700 text-white rounded-full px-2 font-bold inline-block")
+def _day(iso: str | None):  # noqa: ANN202
+    """The date in the cell, the time when hovered."""
+    return (lambda: _titled(ui.label(when(iso)[:10]), when(iso))) if iso else None
 
-    return [[_link(r["tag"]), r["serial"], _nowrap(r["model"]), _nowrap(r["customer"]), (lambda s=r["state"]: state_badge(s)),
-             when(r["opened_at"]), when(r["closed_at"]) if r["closed_at"] else None,
-             (lambda r=r: warranty_badge(r["warranty"], r["warranty_until"])) if r["warranty"] else None,
-             _link(r["repeat_of"]), alerts(r["interceptions"]), r["reason"], r["waybill"]] for r in rows]
+
+def _warranty(r: dict[str, Any]):  # noqa: ANN202
+    if not r["warranty"]:
+        return None
+    text, colour = WARRANTY_LOOK.get(r["warranty"], WARRANTY_LOOK["unknown"])
+    until = _(text) + (" " + _("until {date}").format(date=r["warranty_until"]) if r["warranty_until"] else "")
+    return lambda: _titled(ui.label(_(WARRANTY_SHORT.get(r["warranty"], "Unknown"))).classes(
+        f"{colour} text-white text-xs rounded-full px-2 py-0.5 font-semibold").props(
+        f"data-warranty={r['warranty']}"), until)
+
+
+def _state(state: str) -> None:
+    """A short label stays on one line; a long English one ("Refurbished into stock") may take two."""
+    state_badge(state).classes(remove="text-sm whitespace-nowrap", add="text-xs leading-tight max-w-[7.5rem]")
+
+
+def _flags(r: dict[str, Any]):  # noqa: ANN202
+    """A repeat return (the earlier tag) and the number of interception alerts, or a dash."""
+    if not r["repeat_of"] and not r["interceptions"]:
+        return lambda: ui.label("—").classes("text-slate-400")
+
+    def cell() -> None:
+        with ui.row().classes("items-center gap-1 no-wrap"):
+            if r["repeat_of"]:
+                ui.link(r["repeat_of"], unit_url(r["repeat_of"])).classes("font-mono").props(
+                    f'data-repeat-of={r["repeat_of"]}')
+            if r["interceptions"]:
+                _titled(ui.label(str(r["interceptions"])).classes(
+                    "bg-red-700 text-white rounded-full px-2 font-bold").props("data-alerts"),
+                    _("Interception alerts: {n}").format(n=r["interceptions"]))
+    return cell
+
+
+def _reason(text: str | None):  # noqa: ANN202
+    """Long complaints are cut to the column; the whole text shows when hovered."""
+    if not text:
+        return None
+    return lambda: _titled(ui.label(text).classes("truncate"), text)
+
+
+def ledger_columns() -> list[Column]:
+    return [
+        Column(_("Tag"), lambda r: _link(r["tag"]), key="tag"),
+        Column(_("Serial"), lambda r: _mono(r["serial"]), key="serial"),
+        Column(_("Model"), lambda r: r["model"], key="model"),
+        Column(_("Customer"), lambda r: r["customer"], key="customer"),
+        Column(_("State"), lambda r: (lambda s=r["state"]: _state(s)), nowrap=False, key="state"),
+        Column(_("Opened"), lambda r: _day(r["opened_at"]), key="opened"),
+        Column(_("Closed"), lambda r: _day(r["closed_at"]), key="closed"),
+        Column(_("Warranty"), _warranty, key="warranty"),
+        Column(_("Repeat · alerts"), _flags, key="flags"),
+        Column(_("Return reason"), lambda r: _reason(r["reason"]), fill=True, key="reason"),
+        Column(_("Waybill"), lambda r: _mono(r["waybill"]), key="waybill"),
+    ]
+
+
+def _page(uow: UnitOfWork, f: services.VisitFilter, limit: int, offset: int) -> list[dict[str, Any]]:
+    return services.list_visits(uow, replace(f, limit=limit, offset=offset))
 
 
 def register() -> None:
     @protected_page(LEDGER.path, area=LEDGER, title="Returns ledger")
     async def ledger_page(user: SessionUser) -> None:
         choices = await runtime.read(_choices)
-        shown = {"generation": 0}
 
         ui.label(_("Returns ledger")).classes("text-2xl font-semibold")
         with ui.card().classes("w-full gap-2").props("flat bordered data-testid=ledger-filters"):
             with ui.row().classes("w-full items-end gap-3"):
-                date_from = ui.input(_("From")).props("type=date outlined dense stack-label data-testid=f-from")
-                date_to = ui.input(_("To")).props("type=date outlined dense stack-label data-testid=f-to")
+                date_from = date_field(_("From"), "f-from", lambda _day: show())
+                date_to = date_field(_("To"), "f-to", lambda _day: show())
                 customer = ui.select(choices["customers"], with_input=True, clearable=True, label=_("Customer"))\
                     .props("outlined dense data-testid=f-customer").classes("min-w-64")
                 model = ui.select(choices["models"], with_input=True, clearable=True, label=_("Model"))\
@@ -85,53 +147,32 @@ def register() -> None:
                 ui.space()
                 ui.button(_("Show"), icon="search", on_click=lambda: show()).props(
                     "unelevated no-caps data-testid=ledger-show")
-                ui.button(_("Export CSV"), icon="download", on_click=lambda: export()).props(
-                    "outline no-caps data-testid=ledger-export")
-        summary = ui.label().classes("text-slate-600").props("data-testid=ledger-count")
-        results = ui.column().classes("w-full")
+                export_box = ui.row()
 
-        def current(limit: int | None) -> services.VisitFilter:
+        def current() -> services.VisitFilter:
             return services.VisitFilter(
                 date_from=parse_day(date_from.value), date_to=parse_day(date_to.value),
                 customer=customer.value or None, model=model.value or None,
                 state=VisitState(state.value) if state.value else None,
                 warranty=Warranty(warranty.value) if warranty.value else None,
-                repeat=True if repeat.value else None, intercepted=True if intercepted.value else None, limit=limit)
+                repeat=True if repeat.value else None, intercepted=True if intercepted.value else None)
+
+        view = LedgerView(
+            columns=ledger_columns(), current=current, count=services.count_visits, page=_page,
+            export=services.iter_visits, export_columns=services.VISIT_COLUMNS,
+            file_name=lambda: f"returns-ledger-{date.today():%Y%m%d}.csv", empty=_("No visits match."),
+            all_shown=_("Visits: {total}"),
+            paged=_("Visits {first}–{last} of {total}, newest first; the export has them all."),
+            page_size=PAGE_ROWS)
+        with export_box:
+            view.export_button()
 
         async def show() -> None:
-            shown["generation"] += 1
-            generation = shown["generation"]
-            try:
-                f = current(SHOWN_ROWS + 1)
-                rows = await runtime.read(lambda uow: services.list_visits(uow, f))
-            except DomainError as exc:
-                notify_problem(problem_text(exc))
-                return
-            if generation != shown["generation"]:
-                return  # a newer filter is on its way
-            more = len(rows) > SHOWN_ROWS
-            rows = rows[:SHOWN_ROWS]
-            summary.set_text(_("The newest {n} visits; the export has them all.").format(n=SHOWN_ROWS) if more
-                             else _("Visits: {n}").format(n=len(rows)))
-            results.clear()
-            with results:
-                table([_("Tag"), _("Serial"), _("Model"), _("Customer"), _("State"), _("Opened at"), _("Closed at"),
-                       _("Warranty"), _("Repeat of"), _("Alerts"), _("Return reason"), _("Waybill")],
-                      _ledger_rows(rows), empty=_("No visits match."), testid="ledger-table")
-
-        async def export() -> None:
-            try:
-                f = current(None)
-                data = await runtime.read(lambda uow: csv_bytes(services.iter_visits(uow, f), services.VISIT_COLUMNS))
-            except DomainError as exc:
-                notify_problem(problem_text(exc))
-                return
-            ui.download.content(data,
-                                f"returns-ledger-{date.today():%Y%m%d}.csv", "text/csv")
+            await view.show()
 
         for select in (customer, model):
             pick_first_on_enter(select)
-        for element in (date_from, date_to, customer, model, state, warranty, repeat, intercepted):
+        for element in (customer, model, state, warranty, repeat, intercepted):
             element.on_value_change(show)
         await show()
 

@@ -40,6 +40,14 @@ def _accessories_checked(d: Details, _: Words, look: Lookups) -> list[str | None
             *detail_clauses(d, _, look, skip=("accessories", "missing"))]
 
 
+@sentence("reason_recorded", "Reason recorded")
+def _reason_recorded(d: Details, _: Words, look: Lookups) -> list[str | None]:
+    """The clerk or the lead records or corrects the dealer's complaint after intake."""
+    return [_("reason code {x}", x=d["reason_code"]) if d.get("reason_code") else None,
+            _("return reason {x}", x=_.quote(d["reason"])) if d.get("reason") else None,
+            *detail_clauses(d, _, look, skip=("reason", "reason_code"))]
+
+
 def _shipment(d: Details, _: Words, look: Lookups) -> list[str | None]:
     customer, courier, waybill = d.get("customer"), d.get("courier"), d.get("waybill")
     if courier or waybill:

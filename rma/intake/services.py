@@ -553,6 +553,55 @@ def record_accessories(uow: UnitOfWork, actor: User, tag: str, accessories: list
     return ticked
 
 
+def return_reason_of(uow: UnitOfWork, visit: Visit) -> tuple[str | None, str | None]:
+    """The visit's return reason as recorded: its reason code, and the dealer's words beside the code's text."""
+    rec = _intake_of(uow, visit)
+    code = rec.reason_code if rec is not None else None
+    complaint = (visit.return_reason or "").strip() or None
+    reason = uow.session.scalar(select(ReasonCode).where(ReasonCode.code == code)) if code else None
+    if reason is not None and complaint is not None:
+        if complaint == reason.text:
+            complaint = None
+        elif complaint.startswith(reason.text + " — "):
+            complaint = complaint[len(reason.text) + 3:]
+    return code, complaint
+
+
+REASON_RECORDERS = (Role.CLERK, Role.LEAD, Role.SUPERVISOR)
+MAX_REASON_TEXT = 500
+
+
+def set_return_reason(uow: UnitOfWork, actor: User, tag: str, *, reason_code: str | None = None,
+                      text: str | None = None) -> Visit:
+    """Record (or correct) the return reason of an open visit after intake (原因确认、登记).
+
+    The reason code and the dealer's text replace what intake recorded; the change is a
+    ``reason_recorded`` event in the returns ledger. Giving the same reason again changes nothing.
+    """
+    require_role(actor, *REASON_RECORDERS, action="record return reasons")
+    visit = find_visit(uow, tag)
+    if visit.closed_at is not None:
+        raise DomainError("visit_closed", "visit {tag} is closed ({state}): its return reason can no longer change",
+                          tag=visit.tag, state=visit.state.value)
+    reason = get_reason(uow, reason_code) if (reason_code or "").strip() else None
+    text = clean_text(text, "return reason", limit=10**9)
+    if reason is None and text is None:
+        raise DomainError("reason_required", "give a reason code or a text")
+    if text is not None and len(text) > MAX_REASON_TEXT:
+        raise DomainError("reason_too_long", "a return reason text has at most {n} characters", n=MAX_REASON_TEXT)
+    complaint = " — ".join(x for x in ((reason.text if reason else None), text) if x)
+    rec = _intake_of(uow, visit)
+    code = reason.code if reason else None
+    if complaint == visit.return_reason and (rec is None or rec.reason_code == code):
+        return visit
+    visit.return_reason = complaint
+    if rec is not None:
+        rec.reason_code = code
+    record_visit_event(uow, visit, actor, "reason_recorded", details={"reason_code": code, "reason": complaint})
+    uow.session.flush()
+    return visit
+
+
 def open_parcels(uow: UnitOfWork) -> list[dict[str, Any]]:
     """Inbound parcels not closed yet, newest first: the clerk carries on with one of them."""
     parcels = uow.session.scalars(select(Parcel).where(Parcel.direction == Direction.INBOUND, Parcel.closed_at.is_(None))

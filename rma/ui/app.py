@@ -43,10 +43,10 @@ def register_pages() -> None:
     from rma.inventory import pages as inventory_pages
     from rma.reports import pages as reports_pages
     from rma.test_station import pages as test_station_pages
-    from rma.ui import admin, home, login, unit
+    from rma.ui import admin, home, login, not_found, unit
 
     for module in (login, home, unit, admin, intake_pages, bench_pages, test_station_pages,
-                   inventory_pages, reports_pages):
+                   inventory_pages, reports_pages, not_found):
         module.register()
 
 

@@ -21,13 +21,21 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from nicegui import app, run, ui
 
+from drivers.scan import ScanError, clean_scan
 from rma import config
 from rma.config import StationSettings
 from rma.core import services
 from rma.core.models import Role, User
 from rma.db import UnitOfWork
 from rma.errors import DomainError
-from rma.i18n import CHINESE, LANGUAGE_KEY, LANGUAGES, _, current_language
+from rma.i18n import (
+    CHINESE,
+    LANGUAGE_KEY,
+    LANGUAGES,
+    _,
+    current_language,
+    error_message,
+)
 from rma.ui import runtime
 from rma.ui.areas import Area, areas_for
 
@@ -183,8 +191,11 @@ def scan_box(on_scan: Callable[[str], Any] | None = None) -> ui.element:
     """The scan box: focused on load; Enter (or Tab) ends a scan; the box is cleared at once."""
 
     def scanned(e) -> None:  # noqa: ANN001
-        key = str(e.args or "").strip()
-        if not key:
+        raw = str(e.args or "")
+        try:  # cleaned as every station cleans a scan: AIM prefix, full-width characters, garbage
+            key = clean_scan(raw)
+        except ScanError as exc:
+            ui.notify(error_message(exc), type="negative", position="top", close_button=True, timeout=8000)
             return
         if on_scan is not None:
             on_scan(key)
@@ -234,7 +245,8 @@ def _header(user: SessionUser, station: str, current: str | None) -> None:
         ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat round dense color=white")
         with ui.link(target="/").classes("no-underline text-white leading-tight"):
             ui.label("rma").classes("text-xl font-bold tracking-wide")
-            ui.label(station).classes("text-xs opacity-70")
+            if station and station.casefold() != "rma":  # the header never says a word twice
+                ui.label(station).classes("text-xs opacity-70").props("data-testid=station-name")
         with ui.row().classes("grow justify-center items-center gap-2 no-wrap"):
             ui.icon("qr_code_scanner", size="sm").classes("opacity-80")
             scan_box()

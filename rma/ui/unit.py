@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 
 from rma import sentences
 from rma.core import services
@@ -15,6 +15,8 @@ from rma.i18n import _, error_message
 from rma.intake import labelling
 from rma.intake import services as intake
 from rma.intake.pages_common import alert_lines, repeat_badge, warranty_badge
+from rma.intake.widgets.label_status import reprint_button
+from rma.intake.widgets.reason_form import may_record_reason, reason_form
 from rma.test_station import services as test_services
 from rma.test_station.pages_common import outcome_badge
 from rma.ui import runtime
@@ -35,12 +37,19 @@ def _unit_with_intake(uow: UnitOfWork, key: str) -> tuple[dict[str, Any], dict[s
     """The unit's report, the intake facts of each of its visits (by tag), its test runs, and the names they use."""
     report = services.unit_report(uow, key)
     facts = {v["tag"]: intake.intake_summary(uow, services.find_visit(uow, v["tag"])) for v in report["visits"]}
+    for v in report["visits"]:
+        v["reason_parts"] = intake.return_reason_of(uow, services.find_visit(uow, v["tag"]))
     runs = [r for v in report["visits"] for r in test_services.runs_of_visit(uow, v["tag"])]
     look = sentences.lookups(uow, report["timeline"], runs=[r["run_id"] for r in runs])
     return report, facts, sorted(runs, key=lambda r: r["started_at"], reverse=True), look
 
 
-def _visit_intake(user: SessionUser, visit: dict[str, Any], facts: dict[str, Any]) -> None:
+def _reasons(uow: UnitOfWork) -> dict[str, str]:
+    return {r.code: f"{r.code} · {r.text}" for r in intake.list_reasons(uow)}
+
+
+def _visit_intake(user: SessionUser, visit: dict[str, Any], facts: dict[str, Any],
+                  reasons: dict[str, str]) -> None:
     """One visit's card: what intake decided, and the reprint of its label."""
     tag = visit["tag"]
     with ui.card().classes("w-full gap-2").props(f"flat bordered data-testid=visit-intake data-tag={tag}"):
@@ -53,39 +62,21 @@ def _visit_intake(user: SessionUser, visit: dict[str, Any], facts: dict[str, Any
                     repeat_badge(facts["repeat_of"])
             ui.space()
             if user.roles & set(labelling.ANY_WORKER):
-                status = ui.label().classes("text-base text-slate-600").props("data-testid=reprint-status")
-
-                async def reprint() -> None:
-                    button.props("loading")
-                    try:
-                        job = await user.act(lambda uow, actor: labelling.reprint_unit_label(uow, actor, tag).id)
-                        result = await run.io_bound(labelling.print_job, runtime.database(), job)
-                    except DomainError as exc:
-                        result = {"status": "failed", "error": error_message(exc)}
-                    finally:
-                        button.props(remove="loading")
-                    if result["status"] == "printed":
-                        status.set_text(_("Label printed"))
-                        status.classes(replace="text-base text-green-800")
-                    else:
-                        status.set_text(_("Label failed: {reason}").format(reason=result["error"]))
-                        status.classes(replace="text-base text-red-800 font-semibold")
-                    status.props(f"data-status={result['status']}")
-
-                button = ui.button(_("Reprint label"), icon="print", on_click=reprint).props(
-                    "outline no-caps data-testid=reprint-label")
+                reprint_button(user, tag)
         if not facts:
             ui.label(_("No intake record: this visit was opened before courier intake.")).classes(
                 "text-slate-500 italic")
-            return
-        with ui.row().classes("gap-8"):
-            parcel = facts.get("parcel")
-            _fact(_("Parcel"), f"{parcel['courier']} {parcel['waybill']}" if parcel else None, "intake-parcel")
-            _fact(_("Model"), facts["model"] + (" " + _("(picked by the clerk)") if facts.get("model_chosen") else ""),
-                  "intake-model")
-            _fact(_("Accessories received"), ", ".join(facts.get("accessories") or []) or _("none recorded"),
-                  "intake-accessories")
-        alert_lines(facts.get("interceptions") or [])
+        else:
+            with ui.row().classes("gap-8"):
+                parcel = facts.get("parcel")
+                _fact(_("Parcel"), f"{parcel['courier']} {parcel['waybill']}" if parcel else None, "intake-parcel")
+                _fact(_("Model"), facts["model"] + (" " + _("(picked by the clerk)") if facts.get("model_chosen")
+                                                    else ""), "intake-model")
+                _fact(_("Accessories received"), ", ".join(facts.get("accessories") or []) or _("none recorded"),
+                      "intake-accessories")
+            alert_lines(facts.get("interceptions") or [])
+        if visit["closed_at"] is None and may_record_reason(user.roles):
+            reason_form(user, tag, reasons, *visit["reason_parts"])
 
 
 def _fact(label: str, value: str | None, testid: str) -> None:
@@ -142,8 +133,9 @@ def register() -> None:
 
         section_title(_("Intake and labels"))
         with ui.column().classes("w-full gap-2").props("data-testid=unit-intake"):
+            reasons = await runtime.read(_reasons) if may_record_reason(user.roles) else {}
             for visit in reversed(report["visits"]):
-                _visit_intake(user, visit, intake_facts.get(visit["tag"]) or {})
+                _visit_intake(user, visit, intake_facts.get(visit["tag"]) or {}, reasons)
 
         section_title(_("Test runs"))
         table(

@@ -28,9 +28,19 @@ from tests.e2e.intake_data import (
     OUT_OF_WARRANTY,
     REASON,
     REPEATED,
+    receive,
     seed_intake,
 )
-from tests.e2e.pages import connected, element, focused, log_in, text_input, wait, wait_for_path, wait_for_text
+from tests.e2e.pages import (
+    connected,
+    element,
+    focused,
+    log_in,
+    text_input,
+    wait,
+    wait_for_path,
+    wait_for_text,
+)
 from tests.e2e.station import PASSWORDS, Station
 
 pytestmark = pytest.mark.e2e
@@ -89,10 +99,13 @@ def wait_for_rows(driver: WebDriver, n: int, kind: str | None = None) -> list[We
 
 
 def label_printed(driver: WebDriver, row: WebElement) -> None:
+    """The station has no printer, only a folder: the row says the label was saved, and where."""
     status = row.find_element(By.CSS_SELECTOR, '[data-testid="label-status"]')
-    wait(driver).until(lambda d: status.get_attribute("data-status") in {"printed", "failed"}, "the label's status")
-    assert status.get_attribute("data-status") == "printed", status.text
-    assert status.text == "Label printed"
+    wait(driver).until(lambda d: status.get_attribute("data-status") in {"saved", "printed", "failed"},
+                       "the label's status")
+    assert status.get_attribute("data-status") == "saved", status.text
+    assert status.text.startswith("Label saved to ") and status.text.endswith(".png"), status.text
+    assert Path(status.text.removeprefix("Label saved to ")).is_file()
 
 
 def label_files(station: Station, tag: str) -> list[Path]:
@@ -197,7 +210,7 @@ def test_an_interception_shows_its_action_and_a_repeat_return_names_the_earlier_
     connected(browser)
     before = len(label_files(station, tag))
     card.find_element(By.CSS_SELECTOR, '[data-testid="reprint-label"]').click()
-    wait_for_text(browser, "reprint-status", "Label printed")
+    wait_for_text(browser, "reprint-status", f"Label saved to {station.home / 'printed-labels'}")
     assert len(label_files(station, tag)) == before + 1
 
 
@@ -367,7 +380,7 @@ def test_the_intake_station_speaks_chinese(browser, station, depot):
     assert "保内" in row.text and "至 20" in row.text
     (garbled,) = wait_for_rows(browser, 1, "error")
     assert "乱码扫描" in garbled.text and "\\u5e8f" in garbled.text
-    wait(browser).until(lambda d: "标签已打印" in row_of(d, IN_WARRANTY).text)
+    wait(browser).until(lambda d: "标签已保存到" in row_of(d, IN_WARRANTY).text)
 
 
 def _pass(db_url: str, *tags: str) -> None:
@@ -382,7 +395,13 @@ def _pass(db_url: str, *tags: str) -> None:
         db.dispose()
 
 
+def ship_rows(driver: WebDriver, kind: str) -> list[WebElement]:
+    return driver.find_elements(By.CSS_SELECTOR, f'[data-testid="ship-row"][data-kind="{kind}"]')
+
+
 def test_shipping_two_passed_units_in_one_parcel_from_the_keyboard(browser, station):
+    """unit → waybill → courier (guessed: Enter accepts) → cost (Enter ships); an empty cost never ships,
+    and an amount typed where the unit goes is a cost, not a unit scan."""
     first, second = station.seed.tags["HU88000001"], station.seed.tags["HU88000002"]
     _pass(station.db_url, first, second)
     log_in(browser, station, "clerk", PASSWORDS["clerk"], path="/login?next=/shipping")
@@ -393,15 +412,24 @@ def test_shipping_two_passed_units_in_one_parcel_from_the_keyboard(browser, stat
     unit.send_keys(first + Keys.ENTER)
     wait(browser).until(lambda d: focused(d) == element(d, "ship-waybill"))
     focused(browser).send_keys("SF777777777777" + Keys.ENTER)
-    wait(browser).until(lambda d: focused(d) == element(d, "ship-cost"), "the courier is guessed: on to the cost")
-    assert element(browser, "ship-courier").get_attribute("value") == "SF"
+    courier = element(browser, "ship-courier")
+    wait(browser).until(lambda d: focused(d) == courier, "the courier is guessed: it is shown to be accepted")
+    assert courier.get_attribute("value") == "SF"
+    focused(browser).send_keys(Keys.ENTER)  # Enter accepts the guess
+    cost = element(browser, "ship-cost")
+    wait(browser).until(lambda d: focused(d) == cost, "then the cost")
+    focused(browser).send_keys(Keys.ENTER)  # an empty cost does not ship
+    hint = wait_for_text(browser, "ship-hint", "Type the courier cost")
+    assert "No cost" in hint.text
+    assert focused(browser) == cost and not ship_rows(browser, "shipped")
     focused(browser).send_keys("18.50" + Keys.ENTER)
 
     row = wait(browser).until(lambda d: d.find_element(
         By.CSS_SELECTOR, '[data-testid="ship-row"][data-kind="shipped"][data-serial="HU88000001"]'))
-    assert "Shipped back" in row.text and "to SH-PD01 by SF SF777777777777" in row.text
-    wait(browser).until(lambda d: "Label printed" in row.text)
-    assert sorted((station.home / "printed-labels").glob("parcel-SF777777777777-*.png"))
+    assert "Shipped back" in row.text and "to SH-PD01 by SF SF777777777777" in row.text and "cost 18.50" in row.text
+    wait(browser).until(lambda d: "Label saved to" in row.text)
+    assert sorted((station.home / "printed-labels").glob("parcel*-SF777777777777-*.png"))
+    assert not browser.find_element(By.CSS_SELECTOR, '[data-testid="ship-hint"]').is_displayed()
 
     wait(browser).until(lambda d: focused(d) == element(d, "ship-unit"))
     focused(browser).send_keys(second + Keys.ENTER)  # same parcel: one scan and Enter
@@ -415,6 +443,53 @@ def test_shipping_two_passed_units_in_one_parcel_from_the_keyboard(browser, stat
         db.dispose()
     assert (report["direction"], report["cost"], sorted(u["tag"] for u in report["units"])) == (
         "out", "18.50", sorted([first, second]))
+
+    # A new parcel: the cost typed where the unit goes lands in the cost field, never as a unit scan error.
+    element(browser, "ship-new-parcel").click()
+    wait(browser).until(lambda d: focused(d) == element(d, "ship-unit"))
+    wait(browser).until(lambda d: element(d, "ship-waybill").get_attribute("value") == "")
+    focused(browser).send_keys("25.00" + Keys.ENTER)
+    wait(browser).until(lambda d: cost.get_attribute("value") == "25.00", "the amount goes into the cost field")
+    wait_for_text(browser, "ship-hint", "25.00 is an amount, not a unit")
+    assert element(browser, "ship-unit").get_attribute("value") == ""
+    assert not ship_rows(browser, "error")
+
+
+def test_shipping_with_no_cost_is_said_on_purpose(browser, station, depot):
+    db = Database.from_url(station.db_url)
+    try:  # a third unit, received through intake and passed
+        tag = receive(db, IN_WARRANTY, waybill="SF444444444444")
+    finally:
+        db.dispose()
+    _pass_from_bench(station.db_url, tag)
+    log_in(browser, station, "clerk", PASSWORDS["clerk"], path="/login?next=/shipping")
+    wait_for_path(browser, "/shipping")
+    connected(browser)
+    wait(browser).until(lambda d: focused(d) == element(d, "ship-unit"))
+    focused(browser).send_keys(tag + Keys.ENTER)
+    wait(browser).until(lambda d: focused(d) == element(d, "ship-waybill"))
+    focused(browser).send_keys("7300098765432" + Keys.ENTER)  # a ZTO waybill: guessed
+    wait(browser).until(lambda d: focused(d) == element(d, "ship-courier"))
+    focused(browser).send_keys(Keys.ENTER)
+    wait(browser).until(lambda d: focused(d) == element(d, "ship-cost"))
+    ActionChains(browser).key_down(Keys.ALT).send_keys("n").key_up(Keys.ALT).perform()  # no cost, on purpose
+    wait(browser).until(lambda d: element(d, "ship-no-cost").is_selected(), "Alt+N ticks no cost")
+    focused(browser).send_keys(Keys.ENTER)
+    row = wait(browser).until(lambda d: d.find_element(
+        By.CSS_SELECTOR, f'[data-testid="ship-row"][data-kind="shipped"][data-serial="{IN_WARRANTY}"]'))
+    assert "no cost" in row.find_element(By.CSS_SELECTOR, '[data-testid="ship-cost-shown"]').text
+    assert "by ZTO 7300098765432" in row.text
+
+
+def _pass_from_bench(db_url: str, tag: str) -> None:
+    db = Database.from_url(db_url)
+    try:
+        with db.uow() as uow:
+            lead = core.get_actor(uow, "lead")
+            for state in ("in_repair", "awaiting_test", "in_test", "passed"):
+                core.move_visit(uow, lead, tag, VisitState(state), "repaired and tested")
+    finally:
+        db.dispose()
 
 
 def test_an_admin_imports_shipment_records_and_sees_the_rejected_lines(browser, station, tmp_path):

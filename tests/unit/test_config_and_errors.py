@@ -1,3 +1,4 @@
+import socket
 import stat
 
 from rma import config
@@ -29,7 +30,10 @@ def test_session_secret_is_generated_private_and_stable(tmp_path, monkeypatch):
 
 def test_station_settings_from_rma_toml(tmp_path, monkeypatch):
     monkeypatch.setenv("RMA_HOME", str(tmp_path))
-    assert config.station_settings().name == "station"
+    host = socket.gethostname().split(".")[0]
+    assert config.station_settings().name == host  # no rma.toml: the station is called by its machine's name
+    (tmp_path / "rma.toml").write_text('[station]\nsession_idle_hours = 4\n')
+    assert config.station_settings().name == host
     (tmp_path / "rma.toml").write_text('[station]\nname = "intake-1"\nsession_idle_hours = 4\n')
     s = config.station_settings()
     assert (s.name, s.session_idle_hours) == ("intake-1", 4.0)

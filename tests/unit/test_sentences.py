@@ -33,6 +33,7 @@ EXAMPLES: dict[str, list[dict]] = {
     ],
     "manual_move": [{"reason": "repaired 已修好"}],
     "to_bench": [{"parcel": "SF1234567890"}],
+    "reason_recorded": [{"reason_code": "NOPWR", "reason": "不开机 — 冷车时偶发"}, {"reason": "屏幕闪烁"}],
     "accessories_checked": [{"accessories": ["主机线束"], "missing": ["支架"]}, {"accessories": [], "missing": ["支架"]}],
     "shipped": [{"courier": "SF", "waybill": "SF9876543210", "customer": "SH-PD01"}, {}],
     "left_depot": [{"courier": "JD", "waybill": "JD0002", "customer": "GZ-TH02"}],
