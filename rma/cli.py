@@ -173,6 +173,26 @@ def cmd_check(ctx: Context) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_settings_list(ctx: Context) -> int:
+    from rma.core import settings
+
+    with ctx.database().uow(readonly=True) as uow:
+        rows = settings.list_settings(uow)
+    ctx.out(rows, lambda: "\n".join(
+        f"{r['key']:<38} {r['value']!s:>8} {r['unit']:<16} (default {r['default']}, {r['low']}–{r['high']})"
+        + (f"  set by {r['changed_by']} {_local(r['changed_at'])}" if r["changed_by"] else "") for r in rows))
+    return 0
+
+
+def cmd_settings_set(ctx: Context) -> int:
+    from rma.core import services, settings
+
+    with ctx.database().uow() as uow:
+        data = settings.set_value(uow, services.get_actor(uow, ctx.actor_name()), ctx.args.key, ctx.args.value)
+    ctx.out(data, f"{data['key']}: {data['was']} -> {data['value']}")
+    return 0
+
+
 def _local(iso: str | None, width: int = 16) -> str:
     """An ISO timestamp from the ledger in this station's local time, for people."""
     if not iso:
@@ -280,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8080)
     cmd(sub, "demo", cmd_demo, "load demo data (idempotent) and print the demo logins")
     cmd(sub, "check", cmd_check, "verify every ledger invariant; exit 1 with the violations")
+
+    st = sub.add_parser("settings", help="department settings").add_subparsers(dest="settings_command", required=True)
+    cmd(st, "list", cmd_settings_list, "the department's settings, their values, defaults and ranges")
+    ss = cmd(st, "set", cmd_settings_set, "change a department setting (supervisor, admin)")
+    ss.add_argument("key")
+    ss.add_argument("value")
 
     unit = sub.add_parser("unit", help="units").add_subparsers(dest="unit_command", required=True)
     cmd(unit, "show", cmd_unit_show, "a unit, its visits and its ledger timeline").add_argument(

@@ -102,7 +102,6 @@ class StationSettings:
 
     name: str = field(default_factory=host_name)
     session_idle_hours: float = 12.0
-    repeat_window_days: int = 90  # a unit back within this many days of leaving is a repeat repair
     printer: dict = field(default_factory=dict)  # [printer] table: see labels.printer_from_settings
     scanner: dict = field(default_factory=dict)  # [scanner] table: kind = "wedge" | "serial"
     behind_proxy: bool = False  # [station] behind_proxy: trust X-Forwarded-Proto from a TLS proxy
@@ -173,11 +172,10 @@ def _read_station_settings(path: Path) -> StationSettings:
         if not isinstance(behind_proxy, bool):
             raise bad("[station] behind_proxy must be true or false")
         idle = float(station.get("session_idle_hours", 12.0))
-        window = int(intake.get("repeat_window_days", 90))
-        if not (0 <= idle <= 24 * 365) or not 0 <= window <= 3650:
-            raise bad("session_idle_hours or repeat_window_days is out of range")
+        if not 0 <= idle <= 24 * 365:
+            raise bad("session_idle_hours is out of range")
         return StationSettings(
-            name=name.strip(), session_idle_hours=idle, repeat_window_days=window,
+            name=name.strip(), session_idle_hours=idle,
             printer=dict(data.get("printer", {})), scanner=dict(data.get("scanner", {})),
             behind_proxy=behind_proxy, raw=data,
         )

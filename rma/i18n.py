@@ -8,6 +8,7 @@ worker's language with the same ``{placeholders}``.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Mapping
 
@@ -864,8 +865,18 @@ ZH.update({
     "tag": "标签号",
 })
 
+# Each area keeps its own 简体中文 in ``rma/<area>/zh.py`` (a plain ``ZH`` dict, importing nothing of
+# rma), so that areas built side by side never edit the same lines here.
+AREA_TRANSLATIONS = ("rma.core.zh", "rma.inventory.zh", "rma.bench.zh", "rma.programming.zh", "rma.reports.zh")
+for _module in AREA_TRANSLATIONS:
+    try:
+        ZH.update(importlib.import_module(_module).ZH)
+    except ModuleNotFoundError as _missing:
+        if _missing.name != _module:
+            raise
+
 _STATE_PARAMS = frozenset({"state", "from_state", "to_state"})
-_TEXT_PARAMS = frozenset({"action", "field"})
+_TEXT_PARAMS = frozenset({"action", "field", "what"})
 _STATE_VALUES = frozenset(s.value for s in VisitState)
 _ROLE_VALUES = frozenset(r.value for r in Role)
 

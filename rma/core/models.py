@@ -164,6 +164,19 @@ class TagSequence(Base):
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class DepartmentSetting(Base):
+    """One department setting (``rma.core.settings`` declares them); its changes are in the audit log."""
+
+    __tablename__ = "department_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[timestamp]
+
+    changed_by: Mapped[User] = relationship(lazy="joined")
+
+
 class LedgerRow:
     """Marker for append-only tables: rows are inserted, never updated or deleted.
 

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from rma import config
-from rma.core import catalogue
+from rma.core import catalogue, settings
 from rma.core.ledger import record_audit, record_visit_event
 from rma.core.models import Customer, ProductModel, Role, Unit, User, Visit
 from rma.core.parse import (
@@ -503,7 +503,7 @@ def receive_unit(
                                              months=model.warranty_months, received_on=received_on)
     repeat_visit = None
     departure = _previous_departure(uow, unit)
-    window = config.station_settings().repeat_window_days
+    window = settings.value(uow, "repeat_window_days")  # a department setting
     if departure is not None and uow.now() - departure[1] <= timedelta(days=window):
         repeat_visit = departure[0]
     hits = matching_interceptions(uow, unit)

@@ -54,6 +54,8 @@ MESSAGES: dict[str, str] = {
     "scanner_port_bad": "The scanner port {port} is not usable: {reason}",
     "scanner_port_form": "The scanner port {port} is neither a device path nor a socket://host:port address.",
     "scanner_url_missing": "The serial scanner has no url in rma.toml ([scanner] url = \"/dev/ttyACM0\").",
+    "setting_moved": "rma.toml sets {key}, which is now a department setting kept in the database and is not "
+                     "read here: set it once with rma settings set {key} VALUE and remove it from rma.toml.",
 }
 
 _SERIAL_GROUP = "dialout"  # Debian's owner group of /dev/ttyUSB*, /dev/ttyACM*
@@ -93,6 +95,9 @@ def check_station(
         settings = config.station_settings()
     except DomainError as exc:  # a broken rma.toml: nothing else in it can be checked
         return problems + [StationProblem(exc.code, exc.template, dict(exc.params))]
+    intake = settings.raw.get("intake", {})
+    if isinstance(intake, dict):
+        problems += [_problem("setting_moved", key=key) for key in intake if key == "repeat_window_days"]
     fixture = settings.raw.get("test_station", {})
     fixture_port = str(fixture.get("port") or "").strip() if isinstance(fixture, dict) else ""
     probes: list[tuple[Callable[[], list[StationProblem]], StationProblem]] = [

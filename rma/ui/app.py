@@ -41,6 +41,7 @@ def register_pages() -> None:
     from rma.bench import pages as bench_pages
     from rma.intake import pages as intake_pages
     from rma.inventory import pages as inventory_pages
+    from rma.programming import pages as programming_pages
     from rma.reports import pages as reports_pages
     from rma.test_station import pages as test_station_pages
     from rma.ui import admin, home, login, not_found, unit

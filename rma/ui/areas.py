@@ -29,12 +29,14 @@ BENCH = Area("bench", "/bench", "Bench", "build", frozenset({Role.TECHNICIAN, Ro
 TEST_STATION = Area("test", "/test", "Test station", "fact_check", frozenset({Role.TESTER, Role.LEAD}))
 TEST_LEDGER = Area("test_ledger", "/test/ledger", "Test ledger", "fact_check",
                    frozenset({Role.TESTER, Role.LEAD, Role.SUPERVISOR}))
+PROGRAMMING = Area("programming", "/programming", "IC programming", "memory",
+                   frozenset({Role.TECHNICIAN, Role.LEAD, Role.MATERIALS}))
 STORES = Area("stores", "/stores", "Stores", "inventory_2", frozenset({Role.MATERIALS}))
 DASHBOARD = Area("dashboard", "/dashboard", "Dashboard", "insights", frozenset({Role.LEAD, Role.SUPERVISOR}))
 ADMIN = Area("admin", "/admin", "Admin", "manage_accounts", frozenset({Role.ADMIN}))
 
-AREAS: tuple[Area, ...] = (INTAKE, SHIPPING, LEDGER, COURIERS, BENCH, TEST_STATION, TEST_LEDGER, STORES, DASHBOARD,
-                           ADMIN)
+AREAS: tuple[Area, ...] = (INTAKE, SHIPPING, LEDGER, COURIERS, BENCH, PROGRAMMING, TEST_STATION, TEST_LEDGER, STORES,
+                           DASHBOARD, ADMIN)
 
 
 def areas_for(roles: frozenset[Role]) -> list[Area]:

@@ -1,0 +1,82 @@
+"""How long ``rma check`` takes, and how much memory, on a department's few years (run by hand).
+
+    .venv/bin/python benchmarks/check.py [--visits 1000000] [--runs 3] [--postgres URL]
+
+Each run is a fresh ``rma check --json`` process against a copy of the scale fixture
+(``benchmarks/scale.py``: 1,000,000 past visits, about 7,000,000 returns-ledger rows, every
+stream sealed). Prints the median wall time and the process's peak memory (max RSS), and
+that the check found the fixture clean. Target (issue 7): ≤ 15 s and under 300 MB on both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import scale  # noqa: E402
+
+RMA = Path(sys.executable).with_name("rma")
+
+
+def one_run(url: str, home: Path) -> tuple[float, float, dict]:
+    env = {**os.environ, "RMA_DATABASE_URL": url, "RMA_HOME": str(home)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    proc = subprocess.run([str(RMA), "check", "--json"], env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"rma check failed: {proc.stderr}")
+    # ru_maxrss of children is the largest child so far: each run is measured in its own process below.
+    return elapsed, max(peak, before) / 1024, json.loads(proc.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--visits", type=int, default=scale.DEFAULT_VISITS)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--postgres", default=os.environ.get("RMA_BENCH_POSTGRES_URL"))
+    ap.add_argument("--only", choices=("sqlite", "postgresql"))
+    args = ap.parse_args()
+    kinds = [k for k in ("sqlite", "postgresql") if args.only in (None, k)]
+    if "postgresql" in kinds and not args.postgres:
+        print("no PostgreSQL given (--postgres or RMA_BENCH_POSTGRES_URL): SQLite only")
+        kinds.remove("postgresql")
+    print(f"rma check on {args.visits:,} past visits, {args.runs} runs each, {os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            url = scale.fresh_copy(kind, args.visits, Path(tmp), pg_base=args.postgres)
+            try:
+                times, peaks = [], []
+                for _ in range(args.runs):
+                    # a new Python for each run, so that its peak memory is its own
+                    code = ("import sys, json; sys.path.insert(0, %r); from benchmarks.check import one_run; "
+                            "from pathlib import Path; e, m, r = one_run(%r, Path(%r)); "
+                            "print(json.dumps([e, m, r['ok'], r['counts']]))") % (
+                        str(Path(__file__).resolve().parents[1]), url, tmp)
+                    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+                    elapsed, peak, ok, counts = json.loads(out.stdout)
+                    times.append(elapsed)
+                    peaks.append(peak)
+                    if not ok:
+                        print(f"  {kind}: the fixture is not clean: {counts}")
+                print(f"{kind:<10} median {statistics.median(times):.1f} s (runs "
+                      + ", ".join(f"{t:.1f}" for t in times) + f"), peak memory {max(peaks):.0f} MB, "
+                      f"violations: {'none' if ok else counts}")
+            finally:
+                scale.drop_copy(url)
+
+
+if __name__ == "__main__":
+    main()

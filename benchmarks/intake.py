@@ -1,0 +1,156 @@
+"""Scan-to-tag at intake on a department's few years (run by hand; never a timed test).
+
+    .venv/bin/python benchmarks/intake.py [--visits 1000000] [--scans 10000] [--postgres URL]
+
+On a copy of the scale fixture (``benchmarks/scale.py``: 1,000,000 past visits), a clerk
+scans 10,000 units one at a time, ten to a parcel, the way the intake station does each
+scan: one unit of work (the parcel, ``receive_unit`` with its warranty, repeat and
+interception decisions, the label queued, the row the page shows), committed and sealed,
+then the label rendered and saved by the station's printer (PNG into the folder printer).
+Two in ten serials are units that came back before (the repeat path), the rest are new.
+
+Prints p50 and p95 of the whole scan-to-tag time, of its database part and its label part,
+and of the ledger seals inside the commit (what tamper evidence costs a scan); then the
+unit label's render against a bare python-barcode render (``benchmarks/labels.py``).
+Targets (issues 7 and 8): scan-to-tag p95 ≤ 15 ms on SQLite and PostgreSQL; sealing ≤ 1 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import text  # noqa: E402
+
+from benchmarks import scale  # noqa: E402
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def serials(db, n: int, rng: random.Random) -> list[str]:  # noqa: ANN001
+    """Eight in ten new serials of the demo models' patterns, two in ten units that were here before."""
+    from rma.demo import MODELS
+
+    with db.engine.connect() as conn:
+        known = [r[0] for r in conn.execute(text(
+            "SELECT u.serial FROM units u WHERE NOT EXISTS (SELECT 1 FROM visits v WHERE v.unit_id = u.id "
+            "AND v.closed_at IS NULL) ORDER BY u.id DESC LIMIT :n"), {"n": n})]
+    out, used = [], set(known)
+    for i in range(n):
+        if i % 5 == 4 and known:
+            out.append(known.pop())
+            continue
+        spec = MODELS[i % len(MODELS)]
+        made = date(2026, 1 + i % 9, 1)
+        while True:
+            s = (spec.serial(made, rng.randrange(100000), "Y") if spec.line_letter
+                 else spec.serial(made, 900000 + rng.randrange(99999), "A"))
+            if s not in used:
+                used.add(s)
+                out.append(s)
+                break
+    return out
+
+
+def run(kind: str, visits: int, scans: int, pg_base: str | None, tmp: Path) -> dict[str, list[float]]:
+    url = scale.fresh_copy(kind, visits, tmp, pg_base=pg_base)
+    home = tmp / f"home-{kind}"
+    home.mkdir()
+    os.environ["RMA_HOME"] = str(home)
+    os.environ["RMA_DATABASE_URL"] = url
+    from rma.core import catalogue, seals
+    from rma.core import services as core
+    from rma.db import Database
+    from rma.intake import labelling, services
+    from rma.intake.station_reads import unit_facts
+
+    seal_times: list[float] = []
+    real_seal = seals.seal_streams
+
+    def timed_seal(conn, touched):  # noqa: ANN001, ANN202
+        t = time.perf_counter()
+        try:
+            return real_seal(conn, touched)
+        finally:
+            seal_times.append((time.perf_counter() - t) * 1000)
+
+    seals.seal_streams = timed_seal
+    db = Database.from_url(url)
+    rng = random.Random(7)
+    todo = serials(db, scans, rng)
+    with db.uow(readonly=True) as uow:
+        clerk_id = core.get_actor(uow, "clerk").id
+        customers = [c.code for c in catalogue.list_customers(uow)]
+    total, db_part, label_part = [], [], []
+    parcel = None
+    try:
+        for i, serial in enumerate(todo):
+            if i % 10 == 0:  # a new parcel every ten units (its scan is not timed)
+                with db.uow() as uow:
+                    clerk = core.get_user_by_id(uow, clerk_id)
+                    p, _ = services.receive_parcel(uow, clerk, courier="SF", waybill=f"SF{1000000000 + i:012d}",
+                                                   customer_code=customers[i // 10 % len(customers)], declared=10)
+                    parcel = (p.waybill, p.courier)
+            seal_times_before = len(seal_times)
+            t0 = time.perf_counter()
+            with db.uow() as uow:  # what one scan at the intake station does
+                actor = core.get_user_by_id(uow, clerk_id)
+                p = services.find_parcel(uow, *parcel)
+                result = services.receive_unit(uow, actor, p, serial, reason_code="NOPWR")
+                job = labelling.queue_unit_label(uow, actor, result.visit).id
+                unit_facts(uow, result.visit)
+            t1 = time.perf_counter()
+            printed = labelling.print_job(db, job)
+            t2 = time.perf_counter()
+            assert printed["status"] == "printed", printed
+            assert len(seal_times) > seal_times_before  # the scan's commit sealed its ledger streams
+            total.append((t2 - t0) * 1000)
+            db_part.append((t1 - t0) * 1000)
+            label_part.append((t2 - t1) * 1000)
+    finally:
+        seals.seal_streams = real_seal
+        db.dispose()
+        scale.drop_copy(url)
+    return {"scan-to-tag": total, "database": db_part, "label": label_part, "seals": seal_times}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--visits", type=int, default=scale.DEFAULT_VISITS)
+    ap.add_argument("--scans", type=int, default=10_000)
+    ap.add_argument("--postgres", default=os.environ.get("RMA_BENCH_POSTGRES_URL"))
+    ap.add_argument("--only", choices=("sqlite", "postgresql"))
+    ap.add_argument("--label-renders", type=int, default=500)
+    args = ap.parse_args()
+    kinds = [k for k in ("sqlite", "postgresql") if args.only in (None, k)]
+    if "postgresql" in kinds and not args.postgres:
+        print("no PostgreSQL given (--postgres or RMA_BENCH_POSTGRES_URL): SQLite only")
+        kinds.remove("postgresql")
+    print(f"{args.scans:,} scans on {args.visits:,} past visits, {os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            figures = run(kind, args.visits, args.scans, args.postgres, Path(tmp))
+            for name, values in figures.items():
+                print(f"{kind:<10} {name:<12} p50 {statistics.median(values):6.2f} ms   p95 {pct(values, 95):6.2f} ms"
+                      f"   ({len(values):,} measured)")
+    from benchmarks.labels import measure, report
+
+    print(f"\nthe unit label ({args.label_renders} renders per dpi) against a bare python-barcode PNG of the same tag:")
+    print(report(measure(args.label_renders)))
+
+
+if __name__ == "__main__":
+    main()
