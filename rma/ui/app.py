@@ -47,7 +47,7 @@ def register_pages() -> None:
     from rma.ui import admin, home, login, not_found, unit
 
     for module in (login, home, unit, admin, intake_pages, bench_pages, test_station_pages,
-                   inventory_pages, reports_pages, not_found):
+                   inventory_pages, programming_pages, reports_pages, not_found):
         module.register()
 
 
