@@ -876,7 +876,7 @@ for _module in AREA_TRANSLATIONS:
             raise
 
 _STATE_PARAMS = frozenset({"state", "from_state", "to_state"})
-_TEXT_PARAMS = frozenset({"action", "field", "what"})
+_TEXT_PARAMS = frozenset({"action", "field", "what", "status"})
 _STATE_VALUES = frozenset(s.value for s in VisitState)
 _ROLE_VALUES = frozenset(r.value for r in Role)
 

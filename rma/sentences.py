@@ -11,7 +11,7 @@ How to add an event
 -------------------
 1. Register its sentence with :func:`sentence` in your area's ``rma/<area>/sentences.py``
    (see ``rma/test_station/sentences.py``) and add that module to ``AREA_MODULES`` below.
-2. Give its label and every new text its 简体中文 in ``rma/i18n.py`` (``tests/unit/test_i18n.py``
+2. Give its label and every new text its 简体中文 in your area's ``rma/<area>/zh.py`` (``tests/unit/test_i18n.py``
    reads the ``_("…")`` calls of these modules and fails without it).
 3. ``tests/unit/test_sentences.py`` finds the event codes the code base writes and fails for
    one without a sentence; add representative details for your event to its ``EXAMPLES``.

@@ -48,6 +48,22 @@ def _reason_recorded(d: Details, _: Words, look: Lookups) -> list[str | None]:
             *detail_clauses(d, _, look, skip=("reason", "reason_code"))]
 
 
+@sentence("alert_done", "Interception done")
+def _alert_done(d: Details, _: Words, look: Lookups) -> list[str | None]:
+    """An interception alert's action was carried out (by a worker, or by a service on its own)."""
+    return [_("plan: {x}", x=_.quote(d["action"])) if d.get("action") else None,
+            _("done: {x}", x=_.quote(d["note"])) if d.get("note") else None,
+            _("recorded by the system") if d.get("by_system") else None,
+            *detail_clauses(d, _, look, skip=("alert", "interception", "action", "note", "by_system"))]
+
+
+@sentence("alert_waived", "Interception waived")
+def _alert_waived(d: Details, _: Words, look: Lookups) -> list[str | None]:
+    return [_("plan: {x}", x=_.quote(d["action"])) if d.get("action") else None,
+            _("why: {x}", x=_.quote(d["note"])) if d.get("note") else None,
+            *detail_clauses(d, _, look, skip=("alert", "interception", "action", "note"))]
+
+
 def _shipment(d: Details, _: Words, look: Lookups) -> list[str | None]:
     customer, courier, waybill = d.get("customer"), d.get("courier"), d.get("waybill")
     if courier or waybill:

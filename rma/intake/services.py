@@ -533,6 +533,77 @@ def receive_unit(
     return result
 
 
+# ---------------------------------------------------------------- interception alerts on a visit
+
+ALERT_DONE, ALERT_WAIVED = "alert_done", "alert_waived"
+ALERT_WORKERS = (Role.TECHNICIAN, Role.LEAD, Role.SUPERVISOR)  # may say an alert's action was done
+ALERT_WAIVERS = (Role.LEAD, Role.SUPERVISOR)  # may waive one, with the reason
+SYSTEM_NOTE_MAX = 500
+
+
+def alert_states(uow: UnitOfWork, visit: Visit) -> list[dict[str, Any]]:
+    """Every interception alert of a visit and where it stands: open, done (what was done) or waived.
+
+    The state is not stored on the alert: it is read from the visit's returns ledger, where
+    marking an alert done or waived is an event (``alert_done`` / ``alert_waived``).
+    """
+    from rma.core.models import ReturnsLedgerEntry
+
+    alerts = list(uow.session.scalars(select(VisitAlert).where(VisitAlert.visit_id == visit.id).order_by(VisitAlert.id)))
+    if not alerts:
+        return []
+    events = uow.session.scalars(select(ReturnsLedgerEntry).where(
+        ReturnsLedgerEntry.visit_id == visit.id, ReturnsLedgerEntry.event.in_([ALERT_DONE, ALERT_WAIVED]))
+        .order_by(ReturnsLedgerEntry.id))
+    ended = {e.details.get("alert"): e for e in events}
+    out = []
+    for a in alerts:
+        e = ended.get(a.id)
+        out.append({
+            "id": a.id, "interception": a.interception_id, "kind": a.interception.kind.value, "action": a.action,
+            "raised_at": a.raised_at.isoformat(),
+            "status": "open" if e is None else ("done" if e.event == ALERT_DONE else "waived"),
+            "note": e.details.get("note") if e else None, "by": e.actor.username if e else None,
+            "by_system": bool(e.details.get("by_system")) if e else False,
+            "at": e.at.isoformat() if e else None,
+        })
+    return out
+
+
+def open_alerts(uow: UnitOfWork, visit: Visit) -> list[dict[str, Any]]:
+    return [a for a in alert_states(uow, visit) if a["status"] == "open"]
+
+
+def resolve_alert(uow: UnitOfWork, actor: User, tag: str, alert_id: int, *, note: str, waive: bool = False,
+                  by_system: bool = False) -> dict[str, Any]:
+    """Mark an interception alert done (what was done) or, for the lead or supervisor, waived (why).
+
+    ``by_system``: a service did it on its own (a reflash that left the intercepted firmware
+    behind) and says so; the actor is whoever ran that service.
+    """
+    require_role(actor, *(ALERT_WAIVERS if waive else ALERT_WORKERS),
+                 action="waive interception alerts" if waive else "mark interception alerts done")
+    visit = find_visit(uow, tag)
+    if visit.closed_at is not None:
+        raise DomainError("visit_closed", "visit {tag} is closed ({state}): its alerts can no longer change",
+                          tag=visit.tag, state=visit.state.value)
+    note = clean_text(note, "what was done" if not waive else "why it is waived", limit=SYSTEM_NOTE_MAX,
+                      required=True)
+    current = next((a for a in alert_states(uow, visit) if a["id"] == alert_id), None)
+    if current is None:
+        raise DomainError("unknown_alert", "visit {tag} has no interception alert {alert}", tag=visit.tag,
+                          alert=alert_id)
+    if current["status"] != "open":
+        raise DomainError("alert_resolved", "the interception alert {alert} of {tag} was already {status} by {who}",
+                          alert=alert_id, tag=visit.tag, status=current["status"], who=current["by"])
+    record_visit_event(uow, visit, actor, ALERT_WAIVED if waive else ALERT_DONE, details={
+        "alert": alert_id, "interception": current["interception"], "action": current["action"], "note": note,
+        **({"by_system": True} if by_system else {})})
+    uow.session.flush()
+    return {**current, "status": "waived" if waive else "done", "note": note, "by": actor.username,
+            "by_system": by_system}
+
+
 def record_accessories(uow: UnitOfWork, actor: User, tag: str, accessories: list[str]) -> list[str]:
     """Tick the accessories that came with a unit, against its model's list (after the scan)."""
     require_role(actor, *RECEIVERS, action="record accessories")
