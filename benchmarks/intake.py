@@ -110,7 +110,7 @@ def run(kind: str, visits: int, scans: int, pg_base: str | None, tmp: Path) -> d
                 p = services.find_parcel(uow, *parcel)
                 result = services.receive_unit(uow, actor, p, serial, reason_code="NOPWR")
                 job = labelling.queue_unit_label(uow, actor, result.visit).id
-                unit_facts(uow, result.visit)
+                unit_facts(uow, result.visit, result)
             t1 = time.perf_counter()
             printed = labelling.print_job(db, job)
             t2 = time.perf_counter()

@@ -44,7 +44,19 @@ YEARS = 3
 
 
 def _cache_key(visits: int) -> str:
-    return f"scale-{visits}-r{migrate.head_revision()}"
+    return f"scale-{visits}"
+
+
+def _bring_up_to_date(url: str) -> None:
+    """A cached database made before the latest migrations is upgraded in place, not rebuilt."""
+    engine = make_engine(url)
+    try:
+        if migrate.current_revision(engine) != migrate.head_revision():
+            print(f"upgrading the cached scale database {make_url(url).database} to {migrate.head_revision()}",
+                  flush=True)
+            migrate.upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 # ---------------------------------------------------------------- building
@@ -307,6 +319,7 @@ def ensure(kind: str, visits: int, *, pg_base: str | None = None, rebuild: bool 
             engine.dispose()
             tmp.replace(path)
             print(f"  built in {sum(v for k, v in t.items() if k != 'ledger_rows'):.0f} s: {t}", flush=True)
+        _bring_up_to_date(f"sqlite:///{path}")
         return str(path)
     assert pg_base, "PostgreSQL needs a server URL"
     name = key.replace("-", "_")
@@ -323,6 +336,7 @@ def ensure(kind: str, visits: int, *, pg_base: str | None = None, rebuild: bool 
             t = build(_pg_url(pg_base, building), visits)
             conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
             print(f"  built in {sum(v for k, v in t.items() if k != 'ledger_rows'):.0f} s: {t}", flush=True)
+    _bring_up_to_date(_pg_url(pg_base, name))
     return name
 
 

@@ -6,14 +6,16 @@ newer rma: it is refused, never touched.
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 import rma.models_all  # noqa: F401
 from rma.core.models import Base
@@ -23,16 +25,43 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _config() -> Config:
+    from alembic.config import (
+        Config,  # Alembic is imported only when it is needed: every command starts faster
+    )
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+
+
+@cache
+def _known_head() -> str | None:
+    """The head revision read from the revision files themselves (no Alembic import); None if unsure."""
+    revisions, downs = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        rev, down = _REVISION.search(source), _DOWN.search(source)
+        if rev:
+            revisions.add(rev.group(1))
+        if down:
+            downs.add(down.group(1))
+    heads = revisions - downs
+    return heads.pop() if len(heads) == 1 else None
+
+
 def current_revision(engine: Engine) -> str | None:
+    from alembic.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -41,6 +70,8 @@ def _refuse_unknown(engine: Engine) -> str | None:
     rev = current_revision(engine)
     if rev is None:
         return None
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_config())
     try:
         script.get_revision(rev)
@@ -86,17 +117,29 @@ def _run(engine: Engine, fn, revision: str) -> None:  # noqa: ANN001
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Bring the database to ``revision``; creates a fresh one; safe to run again."""
     before = _refuse_unknown(engine)
+    from alembic import command
+
     _run(engine, command.upgrade, revision)
     return before, current_revision(engine)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     _refuse_unknown(engine)
+    from alembic import command
+
     _run(engine, command.downgrade, revision)
 
 
 def require_current(engine: Engine) -> None:
     """Refuse to work on a database that is not at this rma's schema revision."""
+    head = _known_head()
+    if head is not None:  # the quick way, taken by every command on a current database
+        try:
+            with engine.connect() as conn:
+                if conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head]:
+                    return
+        except DBAPIError:
+            pass  # no version table: the careful way below says what is wrong
     rev = _refuse_unknown(engine)
     head = head_revision()
     if rev != head:
@@ -109,6 +152,9 @@ def require_current(engine: Engine) -> None:
 
 def drift(engine: Engine) -> list[str]:
     """Differences between the models and the database's schema (after migrations)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
     require_current(engine)
     with engine.connect() as conn:
         mc = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -118,6 +164,8 @@ def drift(engine: Engine) -> list[str]:
 
 def new_revision(engine: Engine, message: str) -> list[str]:
     """Autogenerate a revision from the models against a database at head (for developers)."""
+    from alembic import command
+
     require_current(engine)
     cfg = _config()
     with engine.begin() as conn:

@@ -149,6 +149,7 @@ class Visit(Base):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
+        Index("ix_visits_opened_at", "opened_at"),  # the returns ledger, newest first, by date
         # A unit has at most one open visit, even when two clerks scan it at the same moment.
         Index("uq_visits_one_open_per_unit", "unit_id", unique=True,
               sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
@@ -174,7 +175,7 @@ class DepartmentSetting(Base):
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[timestamp]
 
-    changed_by: Mapped[User] = relationship(lazy="joined")
+    changed_by: Mapped[User] = relationship()
 
 
 class LedgerRow:

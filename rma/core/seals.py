@@ -255,15 +255,22 @@ def _remember_streams(session: Session, _ctx) -> None:  # noqa: ANN001
 
 @event.listens_for(Session, "before_commit")
 def _seal_on_commit(session: Session) -> None:
+    # A savepoint's release is not the end: its streams are sealed with the whole transaction's.
+    if session.in_nested_transaction():
+        return
     session.flush()
     touched = session.info.pop(SESSION_KEY, None)
     if touched:
         seal_streams(session.connection(), touched)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_streams(session: Session) -> None:
-    session.info.pop(SESSION_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_streams(session: Session, previous_transaction) -> None:  # noqa: ANN001
+    # A savepoint rolled back keeps what the outer transaction wrote (sealing reads the rows as
+    # they are, so a stream named in vain costs nothing); the whole transaction rolled back
+    # forgets everything.
+    if not previous_transaction.nested:
+        session.info.pop(SESSION_KEY, None)
 
 
 # ---------------------------------------------------------------- (re)sealing whole ledgers

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import threading
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -35,7 +36,10 @@ from rma.errors import DomainError
 # ---------------------------------------------------------------- users and roles
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify unknown names against, made at the first login (not at every command's import)."""
+    return _hasher.hash("not a password of anyone")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
@@ -223,7 +227,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> User:
         if wait:
             raise DomainError("login_throttled", "Too many failed logins. Try again in {seconds} s.", seconds=wait)
         try:
-            _hasher.verify(_DUMMY_HASH, _secret(password))
+            _hasher.verify(_dummy_hash(), _secret(password))
         except VerificationError:
             pass
         with _unknown_lock:
@@ -295,12 +299,13 @@ def open_visit_of(uow: UnitOfWork, unit: Unit) -> Visit | None:
 def find_open_visit(uow: UnitOfWork, key: str) -> Visit:
     """The visit a scan at a station means: the visit of a tag, or the open visit of a serial."""
     key = normalise_key(key)
-    visit = uow.session.scalar(select(Visit).where(Visit.tag == key)) if key else None
+    usable = usable_key(key)
+    visit = uow.session.scalar(select(Visit).where(Visit.tag == key)) if usable else None
     if visit is not None:
         return visit
-    unit = uow.session.scalar(select(Unit).where(Unit.serial == key)) if key else None
+    unit = uow.session.scalar(select(Unit).where(Unit.serial == key)) if usable else None
     if unit is None:
-        raise DomainError("unknown_unit", "no unit with serial or tag {key!r}", key=key)
+        raise DomainError("unknown_unit", "no unit with serial or tag {key!r}", key=key[:40])
     visit = open_visit_of(uow, unit)
     if visit is None:
         raise DomainError("no_open_visit", "unit {serial} has no open visit: it is not in the depot now",

@@ -86,10 +86,8 @@ def parse_value(key: str, raw: Any) -> int | float:
 def value(uow: UnitOfWork, key: str) -> int | float:
     """The department's value of a setting (its default until someone sets it)."""
     s = _setting(key)
-    row = uow.session.get(DepartmentSetting, s.key)
-    if row is None:
-        return s.default
-    return s.kind(row.value)
+    stored = uow.session.scalar(select(DepartmentSetting.value).where(DepartmentSetting.key == s.key))
+    return s.default if stored is None else s.kind(stored)
 
 
 def turnaround_target(uow: UnitOfWork, family: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from rma import config
 from rma.core.models import Role, User, Visit
@@ -143,9 +143,11 @@ def print_job(db: Database, job_id: int) -> dict[str, Any]:
     """
     from labels import PrinterError, printer_from_settings
 
-    with db.uow(readonly=True) as uow:
-        job = uow.session.get(LabelJob, job_id)
-        template, fields = job.template, dict(job.fields)
+    jobs = LabelJob.__table__
+    with db.uow(readonly=True) as uow:  # plain reads and one UPDATE: a label per scan stays cheap
+        template, fields = uow.session.execute(
+            select(jobs.c.template, jobs.c.fields).where(jobs.c.id == job_id)).one()
+        fields = dict(fields)
     settings = _printer_settings()
     error, printer, receipts = None, None, []
     try:
@@ -157,12 +159,9 @@ def print_job(db: Database, job_id: int) -> dict[str, Any]:
     except DomainError as exc:
         error = exc.message
     with db.uow() as uow:
-        job = uow.session.get(LabelJob, job_id)
-        job.attempts += 1
-        if error is None:
-            job.status, job.printed_at, job.last_error = LabelStatus.PRINTED, uow.now(), None
-        else:
-            job.status, job.last_error = LabelStatus.FAILED, error
+        done = ({"status": LabelStatus.PRINTED, "printed_at": uow.now(), "last_error": None} if error is None
+                else {"status": LabelStatus.FAILED, "last_error": error})
+        uow.session.execute(update(jobs).where(jobs.c.id == job_id).values(attempts=jobs.c.attempts + 1, **done))
     result: dict[str, Any] = {"job": job_id, "status": "printed" if error is None else "failed", "error": error,
                               "printer": printer.where if printer is not None else None}
     if error is not None:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rma.core.models import Base, Customer, ProductModel, User
@@ -37,7 +37,11 @@ class Parcel(Base):
     """A courier parcel, received (in) or sent (out), known by courier + waybill (快递单)."""
 
     __tablename__ = "parcels"
-    __table_args__ = (UniqueConstraint("courier", "waybill"),)
+    __table_args__ = (
+        UniqueConstraint("courier", "waybill"),
+        Index("ix_parcels_opened_at", "opened_at"),  # courier costs of a month
+        Index("ix_parcels_direction_closed_at", "direction", "closed_at"),  # the parcels still open
+    )
 
     id: Mapped[intpk]
     direction: Mapped[Direction] = mapped_column(str_enum(Direction), index=True)
@@ -55,8 +59,8 @@ class Parcel(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     customer: Mapped[Customer | None] = relationship(lazy="joined")
-    opened_by: Mapped[User] = relationship(foreign_keys=[opened_by_id], lazy="joined")
-    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id], lazy="joined")
+    opened_by: Mapped[User] = relationship(foreign_keys=[opened_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
 
 
 class ParcelAttachment(Base):

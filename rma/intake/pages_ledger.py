@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from html import escape
 from typing import Any
 
 from nicegui import ui
@@ -28,8 +29,8 @@ from rma.ui.areas import COURIERS, LEDGER
 from rma.ui.banner import notify_problem
 from rma.ui.fields import date_field, pick_first_on_enter
 from rma.ui.frame import SessionUser, protected_page, unit_url
-from rma.ui.ledger_view import Column, LedgerView
-from rma.ui.widgets import section_title, state_badge, table, when
+from rma.ui.ledger_view import Column, LedgerView, badge, link, text
+from rma.ui.widgets import STATE_COLOURS, section_title, table, when
 
 PAGE_ROWS = 100  # on the page, newest first; older pages on demand; the CSV export has them all
 COST_COLUMNS = ["date", "courier", "waybill", "direction", "customer", "cost"]
@@ -43,78 +44,59 @@ def _choices(uow: UnitOfWork) -> dict[str, dict[str, str]]:
 WARRANTY_SHORT = {"in": "In", "out": "Out", "unknown": "Unknown"}  # a narrow column; the whole word when hovered
 
 
-def _titled(element: ui.element, title: str) -> ui.element:
-    """What a cut or short cell shows in full when hovered."""
-    if title:
-        element.props["title"] = title
-    return element
-
-
-def _link(tag: str | None):  # noqa: ANN202
-    return (lambda: ui.link(tag, unit_url(tag)).classes("font-mono")) if tag else None
-
-
-def _mono(text: str | None):  # noqa: ANN202
-    return (lambda: ui.label(text).classes("font-mono")) if text else None
-
-
-def _day(iso: str | None):  # noqa: ANN202
+def _day(iso: str | None) -> str:
     """The date in the cell, the time when hovered."""
-    return (lambda: _titled(ui.label(when(iso)[:10]), when(iso))) if iso else None
+    return text(when(iso)[:10], title=when(iso)) if iso else text(None)
 
 
-def _warranty(r: dict[str, Any]):  # noqa: ANN202
+def _warranty(r: dict[str, Any]) -> str:
     if not r["warranty"]:
-        return None
-    text, colour = WARRANTY_LOOK.get(r["warranty"], WARRANTY_LOOK["unknown"])
-    until = _(text) + (" " + _("until {date}").format(date=r["warranty_until"]) if r["warranty_until"] else "")
-    return lambda: _titled(ui.label(_(WARRANTY_SHORT.get(r["warranty"], "Unknown"))).classes(
-        f"{colour} text-white text-xs rounded-full px-2 py-0.5 font-semibold").props(
-        f"data-warranty={r['warranty']}"), until)
+        return text(None)
+    words, colour = WARRANTY_LOOK.get(r["warranty"], WARRANTY_LOOK["unknown"])
+    until = _(words) + (" " + _("until {date}").format(date=r["warranty_until"]) if r["warranty_until"] else "")
+    return badge(_(WARRANTY_SHORT.get(r["warranty"], "Unknown")),
+                 f"{colour} text-white text-xs rounded-full px-2 py-0.5 font-semibold", title=until,
+                 attrs=f'data-warranty="{escape(r["warranty"])}"')
 
 
-def _state(state: str) -> None:
+def _state(state: str) -> str:
     """A short label stays on one line; a long English one ("Refurbished into stock") may take two."""
-    state_badge(state).classes(remove="text-sm whitespace-nowrap", add="text-xs leading-tight max-w-[7.5rem]")
+    colour = STATE_COLOURS.get(VisitState(state), "bg-slate-500")
+    return badge(state_label(state), f"{colour} text-white rounded-full font-medium px-2 py-0.5 text-xs "
+                 "leading-tight max-w-[7.5rem]", attrs=f'data-state="{escape(state)}"')
 
 
-def _flags(r: dict[str, Any]):  # noqa: ANN202
+def _flags(r: dict[str, Any]) -> str:
     """A repeat return (the earlier tag) and the number of interception alerts, or a dash."""
     if not r["repeat_of"] and not r["interceptions"]:
-        return lambda: ui.label("—").classes("text-slate-400")
-
-    def cell() -> None:
-        with ui.row().classes("items-center gap-1 no-wrap"):
-            if r["repeat_of"]:
-                ui.link(r["repeat_of"], unit_url(r["repeat_of"])).classes("font-mono").props(
-                    f'data-repeat-of={r["repeat_of"]}')
-            if r["interceptions"]:
-                _titled(ui.label(str(r["interceptions"])).classes(
-                    "bg-red-700 text-white rounded-full px-2 font-bold").props("data-alerts"),
-                    _("Interception alerts: {n}").format(n=r["interceptions"]))
-    return cell
+        return text(None, classes="text-slate-400")
+    parts = []
+    if r["repeat_of"]:
+        parts.append(link(r["repeat_of"], unit_url(r["repeat_of"]), attrs=f'data-repeat-of="{escape(r["repeat_of"])}"'))
+    if r["interceptions"]:
+        parts.append(badge(str(r["interceptions"]), "bg-red-700 text-white rounded-full px-2 font-bold",
+                           title=_("Interception alerts: {n}").format(n=r["interceptions"]), attrs="data-alerts"))
+    return f'<div class="flex items-center gap-1 no-wrap">{"".join(parts)}</div>'
 
 
-def _reason(text: str | None):  # noqa: ANN202
+def _reason(words: str | None) -> str:
     """Long complaints are cut to the column; the whole text shows when hovered."""
-    if not text:
-        return None
-    return lambda: _titled(ui.label(text).classes("truncate"), text)
+    return text(words, classes="truncate", title=words) if words else text(None)
 
 
 def ledger_columns() -> list[Column]:
     return [
-        Column(_("Tag"), lambda r: _link(r["tag"]), key="tag"),
-        Column(_("Serial"), lambda r: _mono(r["serial"]), key="serial"),
-        Column(_("Model"), lambda r: r["model"], key="model"),
-        Column(_("Customer"), lambda r: r["customer"], key="customer"),
-        Column(_("State"), lambda r: (lambda s=r["state"]: _state(s)), nowrap=False, key="state"),
+        Column(_("Tag"), lambda r: link(r["tag"], unit_url(r["tag"])), key="tag"),
+        Column(_("Serial"), lambda r: text(r["serial"], classes="font-mono"), key="serial"),
+        Column(_("Model"), lambda r: text(r["model"]), key="model"),
+        Column(_("Customer"), lambda r: text(r["customer"]), key="customer"),
+        Column(_("State"), lambda r: _state(r["state"]), nowrap=False, key="state"),
         Column(_("Opened"), lambda r: _day(r["opened_at"]), key="opened"),
         Column(_("Closed"), lambda r: _day(r["closed_at"]), key="closed"),
         Column(_("Warranty"), _warranty, key="warranty"),
         Column(_("Repeat · alerts"), _flags, key="flags"),
         Column(_("Return reason"), lambda r: _reason(r["reason"]), fill=True, key="reason"),
-        Column(_("Waybill"), lambda r: _mono(r["waybill"]), key="waybill"),
+        Column(_("Waybill"), lambda r: text(r["waybill"], classes="font-mono"), key="waybill"),
     ]
 
 

@@ -261,7 +261,7 @@ class IntakeStation:
             result = services.receive_unit(uow, actor, parcel, serial, model_code=model_code,
                                            reason_code=reason_code, reason_text=reason_text)
             job = labelling.queue_unit_label(uow, actor, result.visit).id if result.created else None
-            return {**unit_facts(uow, result.visit), "created": result.created, "job": job}
+            return {**unit_facts(uow, result.visit, result), "created": result.created, "job": job}
 
         try:
             row = await self.user.act(work)

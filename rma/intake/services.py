@@ -521,10 +521,14 @@ def receive_unit(
     except IntegrityError:
         raise DomainError("unit_already_open", "unit {serial} was just received into another parcel by someone else",
                           serial=serial) from None
-    uow.session.add(IntakeRecord(
+    record = IntakeRecord(
         visit_id=visit.id, parcel_id=parcel.id, reason_code=reason.code if reason else None,
         warranty=warranty, warranty_until=until, warranty_basis=basis,
-        repeat_of_id=repeat_visit.id if repeat_visit else None, model_chosen=model_chosen, accessories=accessories))
+        repeat_of_id=repeat_visit.id if repeat_visit else None, model_chosen=model_chosen, accessories=accessories)
+    uow.session.add(record)
+    # The session's identity map holds clean objects weakly: kept here, the record is not read
+    # back from the database by the label and the station's row in the same unit of work.
+    uow.session.info.setdefault("rma_keep", []).append(record)
     for p in hits:
         uow.session.add(VisitAlert(visit_id=visit.id, interception_id=p.id, action=p.action, raised_at=uow.now()))
     uow.session.flush()
@@ -596,7 +600,7 @@ def resolve_alert(uow: UnitOfWork, actor: User, tag: str, alert_id: int, *, note
     if current["status"] != "open":
         raise DomainError("alert_resolved", "the interception alert {alert} of {tag} was already {status} by {who}",
                           alert=alert_id, tag=visit.tag, status=current["status"], who=current["by"])
-    record_visit_event(uow, visit, actor, ALERT_WAIVED if waive else ALERT_DONE, details={
+    record_visit_event(uow, visit, actor, "alert_waived" if waive else "alert_done", details={
         "alert": alert_id, "interception": current["interception"], "action": current["action"], "note": note,
         **({"by_system": True} if by_system else {})})
     uow.session.flush()
@@ -697,12 +701,15 @@ def guess_courier(waybill: str) -> str | None:
     return next((c for c, pattern in COURIER_WAYBILLS if pattern.match(waybill)), None)
 
 
-def intake_summary(uow: UnitOfWork, visit: Visit) -> dict[str, Any]:
-    """The intake facts of a visit for its unit page: parcel, warranty, repeat, alerts, accessories."""
+def intake_summary(uow: UnitOfWork, visit: Visit, result: IntakeResult | None = None) -> dict[str, Any]:
+    """The intake facts of a visit for its unit page: parcel, warranty, repeat, alerts, accessories.
+
+    ``result``: what ``receive_unit`` just decided for it, so the station's row needs no second read.
+    """
     rec = _intake_of(uow, visit)
     if rec is None:
         return {}
-    result = _result_for(uow, visit, created=False)
+    result = result if result is not None and result.visit is visit else _result_for(uow, visit, created=False)
     return {
         **result.as_dict(),
         "parcel": {"courier": rec.parcel.courier, "waybill": rec.parcel.waybill} if rec.parcel else None,
@@ -897,7 +904,9 @@ def _visit_conditions(f: VisitFilter) -> list[Any]:
 
 def count_visits(uow: UnitOfWork, f: VisitFilter) -> int:
     """How many visits the filter matches, counted in the database."""
-    q = select(func.count()).select_from(Visit).outerjoin(IntakeRecord, IntakeRecord.visit_id == Visit.id)
+    q = select(func.count()).select_from(Visit)
+    if f.warranty or f.repeat is not None:  # only these look at the intake record
+        q = q.outerjoin(IntakeRecord, IntakeRecord.visit_id == Visit.id)
     conds = _visit_conditions(f)
     if conds:
         q = q.where(and_(*conds))

@@ -24,9 +24,9 @@ def open_parcels_matching(uow: UnitOfWork, waybill: str) -> dict[str, Any]:
     return {"open": matching, "courier": services.guess_courier(waybill)}
 
 
-def unit_facts(uow: UnitOfWork, visit: Any) -> dict[str, Any]:
+def unit_facts(uow: UnitOfWork, visit: Any, result: services.IntakeResult | None = None) -> dict[str, Any]:
     model = visit.unit.model
-    return {**services.intake_summary(uow, visit), "model_name": model.name,
+    return {**services.intake_summary(uow, visit, result), "model_name": model.name,
             "known_accessories": list(model.accessories or [])}
 
 

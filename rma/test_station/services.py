@@ -24,9 +24,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from rma import config
 from rma.core.checks import Violation, register_check
 from rma.core.ledger import record_visit_event
-from rma.core.models import Role, Unit, User, Visit
+from rma.core.models import LedgerRow, Role, Unit, User, Visit
 from rma.core.parse import check_limit, clean_key, clean_text, known_id
-from rma.core.seals import seal_streams
+from rma.core.seals import ledger_for, note_written, seal_streams
 from rma.core.services import find_open_visit, get_actor, require_role, transition
 from rma.core.states import VisitState
 from rma.db import Database, UnitOfWork
@@ -176,7 +176,10 @@ def _insert_ignoring_duplicates(uow: UnitOfWork, model: type, key: str, values: 
     table = model.__table__
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(**values)
     stmt = stmt.on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
-    return uow.session.execute(stmt).first() is not None
+    went_in = uow.session.execute(stmt).first() is not None
+    if went_in and issubclass(model, LedgerRow):  # written with Core: its stream is sealed at commit all the same
+        note_written(uow.session, table.name, values[ledger_for(table.name).stream])
+    return went_in
 
 
 def _plan_record(uow: UnitOfWork, plan: Plan) -> None:

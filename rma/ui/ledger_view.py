@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from html import escape
 from typing import Any, Generic, TypeVar
 
 from nicegui import ui
@@ -29,7 +30,6 @@ from rma.ui import runtime
 from rma.ui.banner import notify_problem
 
 F = TypeVar("F")
-Cell = str | int | None | Callable[[], Any]
 
 LEDGER_STYLE = """
 <style>
@@ -46,14 +46,37 @@ LEDGER_STYLE = """
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its header, its cell from a row (text, or a function that builds the cell), and
-    whether its cells may wrap (codes, tags and dates never do)."""
+    """One column: its header, its cell from a row as HTML (built with the helpers below, which
+    escape every text), and whether its cells may wrap (codes, tags and dates never do)."""
 
     header: str
-    cell: Callable[[dict[str, Any]], Cell]
+    cell: Callable[[dict[str, Any]], str]
     nowrap: bool = True
     key: str = ""  # the column's name, as data-col on its cells
     fill: bool = False  # takes the width the other columns leave; its text is cut (shown whole when hovered)
+
+
+# The table is one piece of HTML, not a NiceGUI element per cell: a page of a hundred visits is
+# then one message to the browser instead of a few thousand components (the page shows at once).
+def text(value: Any, *, classes: str = "", title: str | None = None, attrs: str = "") -> str:
+    """A cell's text (a dash when empty), escaped; ``title`` shows when hovered."""
+    shown = "—" if value is None or value == "" else str(value)
+    more = f' title="{escape(title)}"' if title else ""
+    cls = f' class="{classes}"' if classes else ""
+    return f"<div{cls}{more}{(' ' + attrs) if attrs else ''}>{escape(shown)}</div>"
+
+
+def link(label: str | None, href: str, *, classes: str = "font-mono", attrs: str = "") -> str:
+    if not label:
+        return text(None)
+    extra = f" {attrs}" if attrs else ""
+    return f'<a class="nicegui-link {classes}" href="{escape(href)}"{extra}>{escape(label)}</a>'
+
+
+def badge(label: str, classes: str, *, title: str | None = None, attrs: str = "") -> str:
+    more = f' title="{escape(title)}"' if title else ""
+    extra = f" {attrs}" if attrs else ""
+    return f'<span class="inline-block {classes}"{more}{extra}>{escape(label)}</span>'
 
 
 class LedgerView(Generic[F]):
@@ -121,31 +144,21 @@ class LedgerView(Generic[F]):
             self._table(rows)
 
     def _table(self, rows: list[dict[str, Any]]) -> None:
-        with ui.element("q-markup-table").props(
-            f"flat bordered dense separator=horizontal data-testid={self.testid}-table"
-        ).classes("w-full rma-ledger"):
-            with ui.element("thead"), ui.element("tr").classes("bg-slate-100"):
-                for c in self.columns:
-                    with ui.element("th").classes("rma-fill" if c.fill else ""):
-                        ui.label(c.header).classes("truncate" if c.fill else "")
-            with ui.element("tbody"):
-                if not rows:
-                    with ui.element("tr"), ui.element("td").props(f"colspan={len(self.columns)}"):
-                        ui.label(self.empty).classes("text-slate-500 italic py-2")
-                for row in rows:
-                    with ui.element("tr"):
-                        for c in self.columns:
-                            with ui.element("td").classes(
-                                " ".join(x for x in ("rma-nowrap" if c.nowrap else "", "rma-fill" if c.fill else "")
-                                         if x)
-                            ).props(
-                                f"data-col={c.key}" if c.key else ""
-                            ):
-                                cell = c.cell(row)
-                                if callable(cell):
-                                    cell()
-                                else:
-                                    ui.label("—" if cell is None or cell == "" else str(cell))
+        head = "".join(f'<th class="{"rma-fill" if c.fill else ""}">{escape(c.header)}</th>' for c in self.columns)
+        if rows:
+            body = "".join(
+                "<tr>" + "".join(
+                    f'<td class="{" ".join(x for x in ("rma-nowrap" if c.nowrap else "", "rma-fill" if c.fill else "") if x)}"'
+                    + (f' data-col="{c.key}"' if c.key else "") + f">{c.cell(row)}</td>" for c in self.columns)
+                + "</tr>" for row in rows)
+        else:
+            body = (f'<tr><td colspan="{len(self.columns)}"><div class="text-slate-500 italic py-2">'
+                    f"{escape(self.empty)}</div></td></tr>")
+        ui.html(
+            '<div class="q-markup-table q-table__container q-table__card q-table--horizontal-separator '
+            f'q-table--flat q-table--bordered q-table--dense w-full rma-ledger" data-testid="{self.testid}-table">'
+            f'<table class="q-table"><thead><tr class="bg-slate-100">{head}</tr></thead><tbody>{body}</tbody></table>'
+            "</div>", sanitize=False).classes("w-full")  # every text in it is escaped by the helpers above
 
     async def export(self) -> None:
         try:

@@ -432,7 +432,7 @@ def test_the_test_ledger_holds_real_runs_against_the_simulator(db, demo):
             if r["outcome"] == "fail":
                 bad = [s for s in steps if s["verdict"] == "fail"]
                 assert [s["step"] for s in bad] == r["failed_steps"] and bad[0]["message"], r
-        assert check_ledgers(uow) == [] and tests.check_test_ledger(uow) == []
+        assert check_ledgers(uow) == [] and list(tests.check_test_ledger(uow)) == []
 
 
 def core_state(uow, tag: str) -> VisitState:
@@ -505,7 +505,7 @@ def test_incoming_tests_show_the_complaint_or_nothing_and_move_nothing(db, demo)
 
 def test_rma_check_is_clean_after_the_demo(demo, capsys):
     assert main(["check", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"ok": True, "violations": []}
+    assert json.loads(capsys.readouterr().out) == {"ok": True, "counts": {}, "violations": []}
 
 
 def test_one_unit_of_every_model_awaits_the_test_station(db, demo):
@@ -534,7 +534,7 @@ def test_the_readme_walkthrough_tests_a_waiting_hu_8800_on_the_simulator(db, dem
     assert code == 0 and result["outcome"] == "pass" and result["durable"], result
     with db.uow(readonly=True) as uow:
         assert core_state(uow, tag) is VisitState.PASSED
-        assert check_ledgers(uow) == [] and tests.check_test_ledger(uow) == []
+        assert check_ledgers(uow) == [] and list(tests.check_test_ledger(uow)) == []
 
 
 def test_a_station_plan_the_demo_cannot_satisfy_stops_it_with_a_clear_error(db, rma_env):

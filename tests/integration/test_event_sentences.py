@@ -66,6 +66,14 @@ def test_every_event_and_every_test_row_reads_in_both_languages(depot):
     tag, other, incoming = act(db, "clerk", receive)
     act(db, "clerk", lambda uow, clerk: intake.record_accessories(uow, clerk, tag, ["harness", "bracket"]))
     act(db, "clerk", lambda uow, clerk: intake.record_accessories(uow, clerk, incoming, []))
+    act(db, "clerk", lambda uow, clerk: intake.set_return_reason(uow, clerk, other, text="冷车时偶发黑屏"))
+
+    def alerts(uow, key):
+        return [a["id"] for a in intake.alert_states(uow, core.find_visit(uow, key))]
+
+    act(db, "tech", lambda uow, tech: intake.resolve_alert(uow, tech, tag, alerts(uow, tag)[0], note="已更换CAN收发器 U7"))
+    act(db, "lead", lambda uow, lead: intake.resolve_alert(uow, lead, other, alerts(uow, other)[0],
+                                                           note="该机已是新批次，无需更换", waive=True))
     with FixtureSimulator("head_unit", firmware=FIRMWARE, faults=["dead_audio"]) as sim:
         assert run(db, incoming, sim.url, incoming=True, accessories_ok=False).outcome.value == "fail"
     act(db, "clerk", lambda uow, clerk: intake.close_parcel(uow, clerk, "SF1234567890"))

@@ -270,3 +270,30 @@ def test_stations_writing_the_same_and_other_streams_at_once_leave_every_seal_wh
     with depot.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM returns_ledger WHERE event = 'note'")).scalar() == 60
     assert codes(depot) == []
+
+
+def test_a_savepoint_rolled_back_midway_leaves_the_transaction_sealed(depot):
+    """Rows written before and after a savepoint that failed are all sealed with the commit."""
+    from sqlalchemy.exc import IntegrityError
+
+    from rma.core.ledger import record_visit_event
+    from rma.core.models import User
+
+    tag = receive_unit(depot, "HU88000020")
+    with depot.uow() as uow:
+        lead = core.get_actor(uow, "lead")
+        visit = core.find_visit(uow, tag)
+        record_visit_event(uow, visit, lead, "note", details={"n": 1})
+        uow.session.flush()
+        try:
+            with uow.session.begin_nested():  # a duplicate user name: the savepoint fails
+                uow.session.add(User(username="lead", display_name="x", password_hash="x", active=True,
+                                     auth_version=1, failed_logins=0, created_at=uow.now()))
+                uow.session.flush()
+        except IntegrityError:
+            pass
+        record_visit_event(uow, visit, lead, "note", details={"n": 2})
+    assert codes(depot) == []
+    with depot.engine.connect() as conn:
+        assert conn.execute(text("SELECT rows FROM ledger_heads WHERE ledger = 'returns_ledger' AND stream = "
+                                 "(SELECT CAST(id AS TEXT) FROM visits WHERE tag = :t)"), {"t": tag}).scalar() == 3

@@ -127,10 +127,12 @@ def test_a_killed_run_may_be_retried_at_once_by_its_own_station_but_not_by_anoth
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
     assert [r["outcome"] for r in runs_of(bench, tag)] == ["incomplete"] and state(bench, tag) == "in_test"
-    assert lock_of(bench, tag)[0] == "station"  # the default station name: the killed command's
+    from rma import config
+
+    assert lock_of(bench, tag)[0] == config.host_name()  # the default station name: the killed command's
     with pytest.raises(DomainError) as e:  # another station still waits for the lock to go stale
         services.start_run(bench, "tess", tag, port="socket://127.0.0.1:9", incoming=False, station="test-2")
-    assert e.value.code == "visit_in_test" and "station" in e.value.message and "tess" in e.value.message
+    assert e.value.code == "visit_in_test" and config.host_name() in e.value.message and "tess" in e.value.message
     with FixtureSimulator("head_unit", firmware=FIRMWARE, pace=False) as sim:
         again = run(bench, tag, sim.url)  # this station: at once
     assert again.outcome.value == "pass" and state(bench, tag) == "passed"
@@ -259,4 +261,4 @@ def test_rma_toml_is_read_once_and_again_when_it_is_edited(rma_env):
     path.write_text('[station]\nname = "test-2"\n', encoding="utf-8")
     assert config.station_settings().name == "test-2"
     path.unlink()
-    assert config.station_settings().name == "station"
+    assert config.station_settings().name == config.host_name()  # no file: the default again

@@ -104,7 +104,8 @@ def written_event_codes() -> dict[str, str]:
             if isinstance(node, ast.Call):
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
                 if name == "record_visit_event" and len(node.args) >= 4:
-                    codes.append(_literal(node.args[3]))
+                    arg = node.args[3]  # a literal, or one of two: "a" if x else "b"
+                    codes += [_literal(arg.body), _literal(arg.orelse)] if isinstance(arg, ast.IfExp) else [_literal(arg)]
                 if name == "_Step" and len(node.args) >= 3:
                     codes.append(_literal(node.args[2]))
                 codes += [_literal(k.value) for k in node.keywords if k.arg == "event"]
