@@ -107,9 +107,34 @@ def main() -> None:
                 bare.append((time.perf_counter() - t) / args.steps)
         bare_med = statistics.median(bare)
         print(f"bare pyserial write/readline: median {bare_med * 1e6:8.0f} µs per step")
+        from rma.core import seals
+
+        real_seal = seals.seal_streams
+        seal_ms: list[float] = []
+
+        def timed_seal(conn, touched):  # noqa: ANN001, ANN202
+            t = time.perf_counter()
+            try:
+                return real_seal(conn, touched)
+            finally:
+                seal_ms.append((time.perf_counter() - t) * 1000)
+
+        seals.seal_streams = timed_seal
+        services.seal_streams = timed_seal  # the step writer's own reference (SQLite)
+        real_insert_sealed = seals.insert_sealed
+
+        def timed_insert_sealed(conn, table, values):  # noqa: ANN001, ANN202
+            t = time.perf_counter()
+            try:
+                return real_insert_sealed(conn, table, values)
+            finally:
+                seal_ms.append((time.perf_counter() - t) * 1000)
+
+        services.insert_sealed = timed_insert_sealed  # PostgreSQL: the row and its seal in one statement
         for label, url in targets:
             db = database(url)
             per_step: list[float] = []
+            seal_ms.clear()
             for n in range(args.runs):
                 tag = visit_awaiting_test(db, n)
                 started = services.start_run(db, "admin", tag, port=sim.url, incoming=False)
@@ -134,6 +159,11 @@ def main() -> None:
             print(f"rma on {label:<10}: median {med * 1e6:8.0f} µs per step; overhead {(med - bare_med) * 1e6:6.0f} µs "
                   f"per step; ratio {med / bare_med:.2f}; runs " + ", ".join(f"{x * 1e6:.0f}" for x in per_step)
                   + f"; every step in the ledger ({args.steps} + identity)")
+            ordered = sorted(seal_ms)
+            what = "the step INSERT with its seal, one statement" if label == "postgresql" else "sealing"
+            print(f"   {what} on {label:<10}: p50 {statistics.median(ordered):.3f} ms, "
+                  f"p95 {ordered[int(0.95 * (len(ordered) - 1))]:.3f} ms per commit ({len(ordered)} commits: every step's, "
+                  f"and each run's start and end)")
             db.dispose()
 
 

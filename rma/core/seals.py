@@ -236,6 +236,33 @@ def seal_streams(conn: Connection, touched: dict[str, set[str]]) -> None:
              for s, r in by_stream.items()])
 
 
+def insert_sealed(conn: Connection, table: Table, values: dict[str, Any]) -> None:
+    """PostgreSQL: insert one row of a stream that ONE writer appends to (a test run's steps, under
+    its run's lock) and rewrite its stream's seal, in one statement and one round trip.
+
+    The statement's snapshot does not see the row it inserts, so the stream's digest is made of
+    the rows before it plus the inserted row (``RETURNING *``). The connection must render
+    timestamps in UTC and ISO style (``fix_text_settings`` for a transaction, or ``SET TIME ZONE``
+    for a connection in autocommit).
+    """
+    from sqlalchemy import bindparam
+
+    ledger = ledger_for(table.name)
+    cols = list(values)
+    stream_col = f'"{ledger.stream}"'
+    sql = text(
+        f"WITH ins AS (INSERT INTO {table.name} ({', '.join(chr(34) + c + chr(34) for c in cols)}) "
+        f"VALUES ({', '.join(':' + c for c in cols)}) RETURNING *), "
+        f"all_rows AS (SELECT * FROM {table.name} WHERE {stream_col} = :stream_value UNION ALL SELECT * FROM ins) "
+        f"INSERT INTO {HEADS} (ledger, stream, rows, digest) SELECT :ledger, :stream, count(*), "
+        f"encode(sha256(convert_to(string_agg({canonical_sql(ledger, 'postgresql')}, chr(29) "
+        f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') FROM all_rows "
+        "ON CONFLICT (ledger, stream) DO UPDATE SET rows = excluded.rows, digest = excluded.digest"
+    ).bindparams(*[bindparam(c, type_=table.c[c].type) for c in cols])
+    conn.execute(sql, {**values, "stream_value": values[ledger.stream], "ledger": table.name,
+                       "stream": ledger.stream_of(values[ledger.stream])})
+
+
 def note_written(session: Session, table: str, stream_value: Any) -> None:
     """Record that this transaction wrote a row into a stream (rows written with Core)."""
     ledger = ledger_for(table)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,7 +26,7 @@ from rma.core.checks import Violation, register_check
 from rma.core.ledger import record_visit_event
 from rma.core.models import LedgerRow, Role, Unit, User, Visit
 from rma.core.parse import check_limit, clean_key, clean_text, known_id
-from rma.core.seals import ledger_for, note_written, seal_streams
+from rma.core.seals import insert_sealed, ledger_for, note_written, seal_streams
 from rma.core.services import find_open_visit, get_actor, require_role, transition
 from rma.core.states import VisitState
 from rma.db import Database, UnitOfWork
@@ -294,19 +294,25 @@ HEARTBEAT_EVERY_S = 5.0
 class StepWriter:
     """Commits each step to the test ledger as it completes, on one connection kept for the run.
 
-    Each step is one short transaction: its INSERT and the seal of the run's stream of steps
-    (``rma.core.seals``). No pool checkout and no ORM flush per step.
+    A step and the seal of the run's stream of steps (``rma.core.seals``) go together: on
+    PostgreSQL in one statement in autocommit (one round trip), on SQLite in one short
+    transaction. No pool checkout and no ORM flush per step.
     """
 
     def __init__(self, db: Database, run_id: int, visit_id: int, clock: Callable[[], datetime]) -> None:
         self.run_id, self.visit_id, self.clock = run_id, visit_id, clock
         self.conn = db.engine.connect()
+        self.postgres = db.engine.dialect.name == "postgresql"
+        if self.postgres:  # autocommit: the seal's timestamps are rendered by the session's settings
+            self.conn = self.conn.execution_options(isolation_level="AUTOCOMMIT")
+            self.conn.execute(text("SET TIME ZONE 'UTC'"))
+            self.conn.execute(text("SET DateStyle = 'ISO, YMD'"))
         self.table = TestStepResult.__table__
         self.stream = {self.table.name: {str(run_id)}}
         self.beat = time.monotonic()
 
     def write(self, s: StepOutcome) -> None:
-        row = insert(self.table).values(
+        values = dict(
             run_id=self.run_id, seq=s.seq, step_id=s.step_id, name=s.name[:200], kind=s.kind, command=s.command,
             limits=s.limits, value=s.value, numeric=s.numeric, verdict=s.verdict.value, message=s.message,
             raw=s.raw, attempts=s.attempts, at=self.clock(), elapsed_ms=s.elapsed_ms)
@@ -315,8 +321,13 @@ class StepWriter:
             beat = (update(TestLock).where(TestLock.visit_id == self.visit_id, TestLock.run_id == self.run_id)
                     .values(heartbeat_at=self.clock()))
             self.beat = time.monotonic()
+        if self.postgres:  # one writer per run (its lock): the row and its seal in one statement
+            insert_sealed(self.conn, self.table, values)
+            if beat is not None:
+                self.conn.execute(beat)
+            return
         with self.conn.begin():
-            self.conn.execute(row)
+            self.conn.execute(insert(self.table).values(**values))
             seal_streams(self.conn, self.stream)
             if beat is not None:
                 self.conn.execute(beat)
@@ -326,11 +337,20 @@ class StepWriter:
         self.beat = 0.0
         stmt = (update(TestLock).where(TestLock.visit_id == self.visit_id, TestLock.run_id == self.run_id)
                 .values(heartbeat_at=self.clock()))
-        with self.conn.begin():
+        if self.postgres:
             self.conn.execute(stmt)
+        else:
+            with self.conn.begin():
+                self.conn.execute(stmt)
         self.beat = time.monotonic()
 
     def close(self) -> None:
+        if self.postgres:
+            try:  # the connection goes back to the pool as it came
+                self.conn.execute(text("RESET TIME ZONE"))
+                self.conn.execute(text("RESET DateStyle"))
+            except SQLAlchemyError:
+                pass
         self.conn.close()
 
 
