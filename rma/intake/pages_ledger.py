@@ -60,10 +60,10 @@ def _warranty(r: dict[str, Any]) -> str:
 
 
 def _state(state: str) -> str:
-    """A short label stays on one line; a long English one ("Refurbished into stock") may take two."""
+    """A state on one line, however long its words."""
     colour = STATE_COLOURS.get(VisitState(state), "bg-slate-500")
     return badge(state_label(state), f"{colour} text-white rounded-full font-medium px-2 py-0.5 text-xs "
-                 "leading-tight max-w-[7.5rem]", attrs=f'data-state="{escape(state)}"')
+                 "leading-tight whitespace-nowrap", attrs=f'data-state="{escape(state)}"')
 
 
 def _flags(r: dict[str, Any]) -> str:
