@@ -759,8 +759,9 @@ ZH: dict[str, str] = {
     "Failed step": "不合格步骤",
     "Failed steps / reason": "不合格步骤 / 原因",
     "Export JSON": "导出 JSON",
-    "Runs: {n}": "测试记录：{n} 条",
-    "The newest {n} runs; the exports have them all.": "显示最新的 {n} 条；导出文件包含全部。",
+    "Runs: {total}": "测试记录：{total} 条",
+    "Runs {first}–{last} of {total}, newest first; the exports have them all.":
+        "测试记录第 {first}–{last} 条（共 {total} 条，最新在前）；导出文件包含全部。",
     "No test runs match.": "没有符合条件的测试记录。",
     "First-pass yield": "一次通过率",
     "Outgoing tests per model: a unit's first test that ended PASS or FAIL, and the re-tests after it.":

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
+from html import escape
 from typing import Any
 
 from nicegui import ui
@@ -17,8 +18,8 @@ from rma.i18n import _, error_message
 from rma.sentences import Lookups, words
 from rma.test_station import plans, services
 from rma.test_station.pages_common import (
+    OUTCOME_LOOK,
     OUTCOMES,
-    csv_bytes,
     kind_label,
     limits_text,
     notify_problem,
@@ -30,10 +31,12 @@ from rma.test_station.pages_common import (
 from rma.test_station.sentences import run_summary, step_problem
 from rma.ui import runtime
 from rma.ui.areas import TEST_LEDGER
+from rma.ui.fields import date_field
 from rma.ui.frame import SessionUser, protected_page, unit_url
+from rma.ui.ledger_view import Column, LedgerView, badge, link, text
 from rma.ui.widgets import error_panel, section_title, table
 
-SHOWN_ROWS = 500  # on the page; the exports have them all
+PAGE_ROWS = 100  # on the page, newest first; older pages on demand; the exports have them all
 
 
 def at(iso: str | None) -> str:
@@ -41,8 +44,6 @@ def at(iso: str | None) -> str:
     if not iso:
         return "—"
     return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
 
 
 def _choices(uow: UnitOfWork) -> dict[str, Any]:
@@ -55,20 +56,30 @@ def _choices(uow: UnitOfWork) -> dict[str, Any]:
             "steps": dict(sorted(steps.items(), key=lambda kv: kv[1]))}
 
 
-def _ledger(uow: UnitOfWork, f: services.RunFilter) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    return services.list_runs(uow, f), services.first_pass_yield(uow, date_from=f.date_from, date_to=f.date_to)
+def _outcome(outcome: str | None) -> str:
+    label, colours, _icon = OUTCOME_LOOK.get(outcome or "", (outcome or "—", "bg-slate-300 text-slate-800", ""))
+    return badge(_(label), f"{colours} font-bold rounded px-2 py-0.5 text-sm whitespace-nowrap",
+                 attrs=f'data-outcome="{escape(outcome or "")}"')
 
 
-def _link(text: str, target: str, testid: str) -> Callable[[], None]:
-    return lambda: ui.link(text, target).classes("font-mono whitespace-nowrap").props(f"data-testid={testid}")
-
-
-def _run_rows(rows: list[dict[str, Any]], look: Lookups) -> list[list[Any]]:
+def run_columns(look: Lookups) -> list[Column]:
     w = words()
-    return [[_link(str(r["run_id"]), f"/test/run/{r['run_id']}", "ledger-run-link"),
-             _link(r["tag"], unit_url(r["tag"]), "ledger-tag-link"), r["serial"], r["model"], kind_label(r["kind"]),
-             r["attempt"], r["station"], r["operator"], at(r["started_at"]), at(r["ended_at"]) if r["ended_at"] else None,
-             (lambda o=r["outcome"]: outcome_badge(o)), run_summary(r, w, look)] for r in rows]
+    return [
+        Column(_("Run"), lambda r: link(str(r["run_id"]), f"/test/run/{r['run_id']}", attrs='data-testid="ledger-run-link"'),
+               key="run"),
+        Column(_("Tag"), lambda r: link(r["tag"], unit_url(r["tag"]), attrs='data-testid="ledger-tag-link"'), key="tag"),
+        Column(_("Serial"), lambda r: text(r["serial"], classes="font-mono"), key="serial"),
+        Column(_("Model"), lambda r: text(r["model"]), key="model"),
+        Column(_("Test"), lambda r: text(f"{kind_label(r['kind'])} #{r['attempt']}"), key="kind"),
+        Column(_("Station"), lambda r: text(r["station"]), key="station"),
+        Column(_("Tester"), lambda r: text(r["operator"]), key="tester"),
+        Column(_("Started"), lambda r: text(at(r["started_at"])), key="started"),
+        Column(_("Ended"), lambda r: text(at(r["ended_at"]) if r["ended_at"] else None), key="ended"),
+        Column(_("Outcome"), lambda r: _outcome(r["outcome"]), key="outcome"),
+        Column(_("Failed steps / reason"), lambda r: text(run_summary(r, w, look) or None, classes="truncate",
+                                                           title=run_summary(r, w, look) or None),
+               fill=True, key="summary"),
+    ]
 
 
 def _yield_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
@@ -76,86 +87,81 @@ def _yield_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
              f"{r['yield'] * 100:.1f} %" if r["yield"] is not None else None, r["retests"]] for r in rows]
 
 
+def _export_row(r: dict[str, Any]) -> dict[str, Any]:
+    return {**r, "failed_steps": " ".join(r["failed_steps"])}
+
+
 def register() -> None:
     @protected_page(TEST_LEDGER.path, area=TEST_LEDGER, title="Test ledger")
     async def test_ledger_page(user: SessionUser) -> None:
         choices = await runtime.read(_choices)
         look = Lookups(steps=choices["steps"])
-        shown: dict[str, Any] = {"generation": 0}
 
         with ui.row().classes("w-full items-baseline gap-4"):
             ui.label(_("Test ledger")).classes("text-2xl font-semibold")
             ui.space()
             ui.link(_("Test station"), "/test").classes("text-base")
-        with ui.card().classes("w-full gap-2").props("flat bordered data-testid=test-ledger-filters"):
-            with ui.row().classes("w-full items-end gap-3"):
-                date_from = ui.input(_("From")).props("type=date outlined dense stack-label data-testid=tf-from")
-                date_to = ui.input(_("To")).props("type=date outlined dense stack-label data-testid=tf-to")
-                model = ui.select(choices["models"], with_input=True, clearable=True, label=_("Model")) \
-                    .props("outlined dense data-testid=tf-model").classes("min-w-48")
-                station = ui.select(choices["stations"], clearable=True, label=_("Station")) \
-                    .props("outlined dense data-testid=tf-station").classes("min-w-40")
-                outcome = ui.select({o: outcome_label(o) for o in OUTCOMES}, clearable=True, label=_("Outcome")) \
-                    .props("outlined dense data-testid=tf-outcome").classes("min-w-40")
-                failed = ui.select(choices["steps"], with_input=True, clearable=True, label=_("Failed step")) \
-                    .props("outlined dense data-testid=tf-failed-step").classes("min-w-64")
-                ui.space()
-                ui.button(_("Export CSV"), icon="download", on_click=lambda: export("csv")).props(
-                    "outline no-caps data-testid=test-ledger-csv")
-                ui.button(_("Export JSON"), icon="data_object", on_click=lambda: export("json")).props(
-                    "outline no-caps data-testid=test-ledger-json")
-        summary = ui.label().classes("text-slate-600").props("data-testid=test-ledger-count")
-        results = ui.column().classes("w-full")
+        filters = ui.card().classes("w-full gap-2").props("flat bordered data-testid=test-ledger-filters")
+        with filters, ui.row().classes("w-full items-end gap-3"):
+            date_from = date_field(_("From"), "tf-from", lambda _day: show())
+            date_to = date_field(_("To"), "tf-to", lambda _day: show())
+            model = ui.select(choices["models"], with_input=True, clearable=True, label=_("Model")) \
+                .props("outlined dense data-testid=tf-model").classes("min-w-48")
+            station = ui.select(choices["stations"], clearable=True, label=_("Station")) \
+                .props("outlined dense data-testid=tf-station").classes("min-w-40")
+            outcome = ui.select({o: outcome_label(o) for o in OUTCOMES}, clearable=True, label=_("Outcome")) \
+                .props("outlined dense data-testid=tf-outcome").classes("min-w-40")
+            failed = ui.select(choices["steps"], with_input=True, clearable=True, label=_("Failed step")) \
+                .props("outlined dense data-testid=tf-failed-step").classes("min-w-64")
+
+        def current() -> services.RunFilter:
+            return services.RunFilter(date_from=parse_day(date_from.value), date_to=parse_day(date_to.value),
+                                      model=model.value or None, station=station.value or None,
+                                      outcome=outcome.value or None, failed_step=failed.value or None)
+
+        view = LedgerView(
+            columns=run_columns(look), current=current, count=services.count_runs,
+            page=lambda uow, f, limit, offset: services.list_runs(uow, replace(f, limit=limit), offset=offset),
+            export=lambda uow, f: (_export_row(r) for r in services.iter_runs(uow, f)),
+            export_columns=services.RUN_COLUMNS, file_name=lambda: f"test-ledger-{date.today():%Y%m%d}.csv",
+            empty=_("No test runs match."), all_shown=_("Runs: {total}"),
+            paged=_("Runs {first}–{last} of {total}, newest first; the exports have them all."),
+            page_size=PAGE_ROWS, testid="test-ledger")
+        with filters, ui.row().classes("w-full justify-end gap-3"):
+            view.export_button().props("data-testid=test-ledger-csv")
+
+            async def export_json() -> None:
+                try:
+                    f = current()
+                    data = await runtime.read(lambda uow: json.dumps(list(services.iter_runs(uow, f)),
+                                                                     ensure_ascii=False, indent=2).encode("utf-8"))
+                except DomainError as exc:
+                    notify_problem(error_message(exc))
+                    return
+                ui.download.content(data, f"test-ledger-{date.today():%Y%m%d}.json", "application/json")
+
+            ui.button(_("Export JSON"), icon="data_object", on_click=export_json).props(
+                "outline no-caps data-testid=test-ledger-json")
         section_title(_("First-pass yield"))
         ui.label(_("Outgoing tests per model: a unit's first test that ended PASS or FAIL, and the re-tests after it.")) \
             .classes("text-sm text-slate-500")
         fpy = ui.column().classes("w-full")
 
-        def current(limit: int | None) -> services.RunFilter:
-            return services.RunFilter(date_from=parse_day(date_from.value), date_to=parse_day(date_to.value),
-                                      model=model.value or None, station=station.value or None,
-                                      outcome=outcome.value or None, failed_step=failed.value or None, limit=limit)
-
         async def show() -> None:
-            shown["generation"] += 1
-            generation = shown["generation"]
+            await view.show()
+            f = current()
             try:
-                f = current(SHOWN_ROWS + 1)
-                rows, yields = await runtime.read(lambda uow: _ledger(uow, f))
+                yields = await runtime.read(lambda uow: services.first_pass_yield(uow, date_from=f.date_from,
+                                                                                  date_to=f.date_to))
             except DomainError as exc:
                 notify_problem(error_message(exc))
                 return
-            if generation != shown["generation"]:
-                return  # a newer filter is on its way
-            more = len(rows) > SHOWN_ROWS
-            rows = rows[:SHOWN_ROWS]
-            summary.set_text(_("The newest {n} runs; the exports have them all.").format(n=SHOWN_ROWS) if more
-                             else _("Runs: {n}").format(n=len(rows)))
-            results.clear()
-            with results:
-                table([_("Run"), _("Tag"), _("Serial"), _("Model"), _("Test"), _("Attempt"), _("Station"),
-                       _("Tester"), _("Started"), _("Ended"), _("Outcome"), _("Failed steps / reason")],
-                      _run_rows(rows, look), empty=_("No test runs match."), testid="test-ledger-table")
             fpy.clear()
             with fpy:
                 table([_("Model"), _("First tests"), _("Passed first time"), _("First-pass yield"), _("Re-tests")],
                       _yield_rows(yields), empty=_("No finished outgoing tests yet."), testid="test-fpy-table")
 
-        async def export(kind: str) -> None:
-            try:
-                f = current(None)
-                rows = await runtime.read(lambda uow: services.list_runs(uow, f))
-            except DomainError as exc:
-                notify_problem(error_message(exc))
-                return
-            stamp = f"{date.today():%Y%m%d}"
-            if kind == "csv":
-                ui.download.content(csv_bytes(rows, services.RUN_COLUMNS), f"test-ledger-{stamp}.csv", "text/csv")
-            else:
-                ui.download.content(json.dumps(rows, ensure_ascii=False, indent=2).encode("utf-8"),
-                                    f"test-ledger-{stamp}.json", "application/json")
-
-        for element in (date_from, date_to, model, station, outcome, failed):
+        for element in (model, station, outcome, failed):
             element.on_value_change(show)
         await show()
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, func, insert, select, text, update
+from sqlalchemy import and_, case, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from rma import config
 from rma.core.checks import Violation, register_check
@@ -635,12 +636,8 @@ class RunFilter:
     limit: int | None = None
 
 
-def list_runs(uow: UnitOfWork, f: RunFilter) -> list[dict[str, Any]]:
-    q = (select(TestRun, TestRunEnd, Visit.tag, Unit.serial)
-         .join(Visit, Visit.id == TestRun.visit_id).join(Unit, Unit.id == Visit.unit_id)
-         .outerjoin(TestRunEnd, TestRunEnd.run_id == TestRun.id))
+def _runs_conditions(f: RunFilter) -> list[Any]:
     conds = []
-    limit = check_limit(f.limit)
     if f.date_from:
         conds.append(TestRun.started_at >= datetime.combine(f.date_from, datetime.min.time()).astimezone())
     if f.date_to:
@@ -650,24 +647,57 @@ def list_runs(uow: UnitOfWork, f: RunFilter) -> list[dict[str, Any]]:
     if f.station:
         conds.append(TestRun.station == clean_text(f.station, "station"))
     if f.tag:
-        conds.append(Visit.tag == clean_key(f.tag, "tag"))
+        conds.append(TestRun.visit_id == select(Visit.id).where(Visit.tag == clean_key(f.tag, "tag")).scalar_subquery())
     if f.outcome:
+        end = aliased(TestRunEnd)  # its own name: the runs query joins the ends too
         if f.outcome == "incomplete":
-            conds.append(TestRunEnd.run_id.is_(None))
+            conds.append(~select(end.run_id).where(end.run_id == TestRun.id).exists())
         else:
             try:
-                conds.append(TestRunEnd.outcome == Outcome(f.outcome))
+                wanted = Outcome(f.outcome)
             except ValueError:
                 raise DomainError("bad_outcome", "outcome is one of: pass, fail, error, aborted, incomplete") from None
+            conds.append(select(end.run_id).where(end.run_id == TestRun.id, end.outcome == wanted).exists())
     if f.failed_step:
         conds.append(TestRun.id.in_(select(TestStepResult.run_id).where(
             TestStepResult.step_id == clean_text(f.failed_step, "step"), TestStepResult.verdict != Verdict.PASS)))
+    return conds
+
+
+def _runs_query(f: RunFilter, *, limit: int | None = None, offset: int = 0):  # noqa: ANN202
+    q = (select(TestRun, TestRunEnd, Visit.tag, Unit.serial)
+         .join(Visit, Visit.id == TestRun.visit_id).join(Unit, Unit.id == Visit.unit_id)
+         .outerjoin(TestRunEnd, TestRunEnd.run_id == TestRun.id))
+    conds = _runs_conditions(f)
     if conds:
         q = q.where(and_(*conds))
     q = q.order_by(TestRun.started_at.desc(), TestRun.id.desc())
     if limit:
         q = q.limit(limit)
+    if offset:
+        q = q.offset(offset)
+    return q
+
+
+def list_runs(uow: UnitOfWork, f: RunFilter, *, offset: int = 0) -> list[dict[str, Any]]:
+    """The test ledger's runs, newest first; ``f.limit`` and ``offset`` page in the database."""
+    q = _runs_query(f, limit=check_limit(f.limit), offset=offset)
     return [_run_row(run, end, tag, serial) for run, end, tag, serial in uow.session.execute(q)]
+
+
+def count_runs(uow: UnitOfWork, f: RunFilter) -> int:
+    """How many runs the filter matches, counted in the database."""
+    q = select(func.count()).select_from(TestRun)
+    conds = _runs_conditions(f)
+    if conds:
+        q = q.where(and_(*conds))
+    return int(uow.session.scalar(q) or 0)
+
+
+def iter_runs(uow: UnitOfWork, f: RunFilter, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
+    """Every run the filter matches, streamed (for exports)."""
+    for run, end, tag, serial in uow.session.execute(_runs_query(f).execution_options(yield_per=batch)):
+        yield _run_row(run, end, tag, serial)
 
 
 RUN_COLUMNS = ["run_id", "tag", "serial", "model", "kind", "attempt", "station", "operator", "plan_version",
@@ -675,21 +705,25 @@ RUN_COLUMNS = ["run_id", "tag", "serial", "model", "kind", "attempt", "station",
 
 
 def first_pass_yield(uow: UnitOfWork, *, date_from: date | None = None, date_to: date | None = None) -> list[dict[str, Any]]:
-    """Per model: outgoing first tests that ended, how many passed, and the re-tests after them."""
-    rows = list_runs(uow, RunFilter(date_from=date_from, date_to=date_to))
-    per: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        if r["kind"] != "outgoing" or r["outcome"] in ("incomplete", "error", "aborted"):
-            continue
-        m = per.setdefault(r["model"], {"model": r["model"], "first_tests": 0, "first_pass": 0, "retests": 0})
-        if r["attempt"] == 1:
-            m["first_tests"] += 1
-            m["first_pass"] += r["outcome"] == "pass"
-        else:
-            m["retests"] += 1
-    for m in per.values():
-        m["yield"] = round(m["first_pass"] / m["first_tests"], 4) if m["first_tests"] else None
-    return [per[k] for k in sorted(per)]
+    """Per model: outgoing first tests that ended PASS or FAIL, how many passed, and the re-tests
+    after them (runs of attempt > 1 that ended PASS or FAIL) — counted in the database."""
+    judged = and_(TestRun.kind == RunKind.OUTGOING, TestRunEnd.outcome.in_([Outcome.PASS, Outcome.FAIL]))
+    first = TestRun.attempt == 1
+    q = (select(TestRun.model,
+                func.sum(case((first, 1), else_=0)),
+                func.sum(case((and_(first, TestRunEnd.outcome == Outcome.PASS), 1), else_=0)),
+                func.sum(case((TestRun.attempt > 1, 1), else_=0)))
+         .join(TestRunEnd, TestRunEnd.run_id == TestRun.id).where(judged).group_by(TestRun.model)
+         .order_by(TestRun.model))
+    conds = _runs_conditions(RunFilter(date_from=date_from, date_to=date_to))
+    if conds:
+        q = q.where(and_(*conds))
+    out = []
+    for model, first_tests, first_pass, retests in uow.session.execute(q):
+        first_tests, first_pass = int(first_tests or 0), int(first_pass or 0)
+        out.append({"model": model, "first_tests": first_tests, "first_pass": first_pass, "retests": int(retests or 0),
+                    "yield": round(first_pass / first_tests, 4) if first_tests else None})
+    return out
 
 
 def run_stations(uow: UnitOfWork) -> list[str]:

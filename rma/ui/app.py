@@ -45,7 +45,9 @@ def register_pages() -> None:
     from rma.reports import pages as reports_pages
     from rma.test_station import pages as test_station_pages
     from rma.ui import admin, home, login, not_found, unit
+    from rma.ui.ledger_view import register_exports
 
+    register_exports()
     for module in (login, home, unit, admin, intake_pages, bench_pages, test_station_pages,
                    inventory_pages, programming_pages, reports_pages, not_found):
         module.register()

@@ -5,26 +5,32 @@ A ledger page gives its columns and three functions over its own filter type ``F
 - ``count(uow, f) -> int``: how many rows the filter matches, counted in the database;
 - ``page(uow, f, limit, offset) -> list[dict]``: one page of rows, newest first, paged in the
   database (nothing beyond the page is loaded);
-- ``export(uow, f) -> Iterable[dict]``: every row, streamed, written with ``rma.exports.csv_bytes``
-  (formula-looking cells defused) under ``export_columns``.
+- ``export(uow, f) -> Iterable[dict]``: every row, streamed from the database to the browser as
+  CSV (``rma.exports.csv_lines``: formula-looking cells defused) under ``export_columns``, through a
+  one-time link for the signed-in user (``offer_download``).
 
 The page builds the filter from its fields (``current()``) and calls ``show()`` when they change.
-The returns ledger uses it (``rma/intake/pages_ledger.py``); the test ledger can, with its run
-filter and its services.
+The returns ledger (``rma/intake/pages_ledger.py``) and the test ledger
+(``rma/test_station/pages_ledger.py``) use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from html import escape
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
-from nicegui import ui
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
+from nicegui import app, ui
 
 from rma.db import UnitOfWork
 from rma.errors import DomainError
-from rma.exports import csv_bytes
+from rma.exports import csv_lines
 from rma.i18n import _, error_message
 from rma.ui import runtime
 from rma.ui.banner import notify_problem
@@ -163,8 +169,52 @@ class LedgerView(Generic[F]):
     async def export(self) -> None:
         try:
             f = self.current()
-            data = await runtime.read(lambda uow: csv_bytes(self.export_rows(uow, f), self.export_columns))
         except DomainError as exc:
             notify_problem(error_message(exc))
             return
-        ui.download.content(data, self.file_name(), "text/csv")
+        rows, columns = self.export_rows, self.export_columns
+        token = offer_download(lambda uow: rows(uow, f), columns)
+        ui.download(f"{EXPORT_PATH}/{token}/{quote(self.file_name())}")
+
+
+# ---------------------------------------------------------------- streamed exports
+
+EXPORT_PATH = "/export"
+EXPORT_TTL_S = 120  # a download link is good for one download, within two minutes
+_offers: dict[str, tuple[float, int, Callable[[UnitOfWork], Iterable[dict[str, Any]]], list[str]]] = {}
+_offers_lock = threading.Lock()
+
+
+def offer_download(rows: Callable[[UnitOfWork], Iterable[dict[str, Any]]], columns: list[str]) -> str:
+    """A one-time link to a CSV of ``rows``, for the signed-in user of this page, streamed from the
+    database as the browser reads it (a million visits never sit in the station's memory)."""
+    user_id = app.storage.user.get("user_id")
+    token = secrets.token_urlsafe(24)
+    now = time.monotonic()
+    with _offers_lock:
+        for old in [t for t, (at, *_rest) in _offers.items() if now - at > EXPORT_TTL_S]:
+            del _offers[old]
+        _offers[token] = (now, user_id, rows, columns)
+    return token
+
+
+def register_exports() -> None:
+    """The route that streams an offered export (``rma.ui.app`` registers it with the pages)."""
+
+    @app.get(EXPORT_PATH + "/{token}/{name}")
+    def export_csv(token: str, name: str) -> Response:
+        with _offers_lock:
+            offer = _offers.pop(token, None)
+        if offer is None or time.monotonic() - offer[0] > EXPORT_TTL_S or offer[1] is None \
+                or app.storage.user.get("user_id") != offer[1]:
+            return PlainTextResponse("This download link has expired; export again.", status_code=404)
+        _at, _user, rows, columns = offer
+
+        def lines() -> Iterator[bytes]:  # Starlette walks a plain iterator in a worker thread
+            yield "\ufeff".encode()
+            with runtime.database().uow(readonly=True) as uow:
+                for line in csv_lines(rows(uow), columns):
+                    yield line.encode("utf-8")
+
+        return StreamingResponse(lines(), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
