@@ -163,7 +163,9 @@ class PtyLink:
             select.select([], [master], [], min(left, _POLL))
 
     def unread(self) -> int:
-        """Bytes sent to the station that it has not read yet (0 while unplugged)."""
+        """Bytes sent to the station that it has not read yet (0 while unplugged). The kernel moves
+        bytes to the station's side a moment after :meth:`send` returns, so a count taken at once
+        may still be short."""
         with self._lock:
             if self._slave is None:
                 return 0

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,10 @@ def test_close_removes_its_own_folder_but_never_a_given_one(tmp_path):
 def test_a_send_nobody_reads_times_out_and_unread_bytes_are_counted(tmp_path):
     with PtyLink("usb-Test_Device-if00", tmp_path) as link:
         link.send(b"12345")
+        # the kernel moves bytes from the pty's master to its slave side asynchronously
+        deadline = time.monotonic() + WAIT
+        while link.unread() < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert link.unread() == 5
         with pytest.raises(TimeoutError, match="nobody read"):
             link.send(b"x" * 1_000_000, timeout=0.2)  # far more than a pty holds
