@@ -36,12 +36,16 @@ def parse_qty(raw: Any, *, decimals: int, uom: str, part: str, allow_zero: bool 
     if ok and value != value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN):
         ok = False
     if not ok:
+        params = {"qty": str(raw)[:40], "part": part, "uom": uom, "decimals": decimals}
+        if decimals and allow_zero:
+            raise DomainError("bad_quantity", "{qty!r} is not a quantity of {part}: a number of 0 or more in {uom}, "
+                              "with at most {decimals} decimals", **params)
         if decimals:
-            raise DomainError("bad_quantity", "{qty!r} is not a quantity of {part}: a number {above} in {uom}, "
-                              "with at most {decimals} decimals", qty=str(raw)[:40], part=part,
-                              above="of 0 or more" if allow_zero else "above 0", uom=uom, decimals=decimals)
-        raise DomainError("bad_quantity", "{qty!r} is not a quantity of {part}: a whole number {above} ({uom})",
-                          qty=str(raw)[:40], part=part, above="of 0 or more" if allow_zero else "above 0", uom=uom)
+            raise DomainError("bad_quantity", "{qty!r} is not a quantity of {part}: a number above 0 in {uom}, "
+                              "with at most {decimals} decimals", **params)
+        if allow_zero:
+            raise DomainError("bad_quantity", "{qty!r} is not a quantity of {part}: a whole number, 0 or more", **params)
+        raise DomainError("bad_quantity", "{qty!r} is not a quantity of {part}: a whole number above 0", **params)
     return int(value * MILLI)
 
 

@@ -278,7 +278,7 @@ def issue_to_tag(uow: UnitOfWork, actor: User, *, tag: str, part_number: str, bi
     _after_lines(uow, actor, visit, "parts_issued", details)
     return {"tag": visit.tag, "state": visit.state.value, "part_number": part.part_number, "bin": bin_.code,
             "quantity": qty_text(qty, part.decimals), "value": money_text(move.value_e4), "move": move.id,
-            "backordered": qty_text(short, part.decimals), "lines": [line_dict(ln, visit.tag) for ln in lines]}
+            "backordered": qty_text(short, part.decimals) if short else None, "lines": [line_dict(ln, visit.tag) for ln in lines]}
 
 
 def backorder(uow: UnitOfWork, actor: User, tag: str, part_number: str) -> dict[str, Any]:
@@ -597,11 +597,12 @@ def job_stock(uow: UnitOfWork, job: str) -> dict[str, Any]:
         return {"job": job, "parts": []}
     sign = case((m.corrects_id.is_(None), 1), else_=-1)
     rows = uow.session.execute(
-        select(m.part_id, m.kind, m.from_id == room.id, func.sum(sign * m.qty_milli))
-        .where(m.job == job).group_by(m.part_id, m.kind, m.from_id == room.id)).all()
+        select(m.part_id, m.kind, m.from_id, func.sum(sign * m.qty_milli))
+        .where(m.job == job).group_by(m.part_id, m.kind, m.from_id)).all()
     parts = {p.id: p for p in uow.session.scalars(select(Part).where(Part.id.in_({r[0] for r in rows})))}
     per: dict[int, dict[str, int]] = {}
-    for pid, kind, out_of_room, qty in rows:
+    for pid, kind, source, qty in rows:
+        out_of_room = source == room.id
         r = per.setdefault(pid, {"issued": 0, "good": 0, "failed": 0, "returned": 0, "programmed_in": 0})
         if kind == MoveKind.JOB_ISSUE.value:
             r["issued"] += qty

@@ -151,7 +151,7 @@ def scrap(uow: UnitOfWork, actor: User, *, part_number: str, bin_code: str, quan
     part = find_part(uow, part_number)
     bin_ = find_bin(uow, bin_code)
     qty = _qty(part, quantity)
-    reason = clean_text(reason, "reason", column=StockMove.note, required=True)
+    reason = clean_text(reason, "scrap reason", column=StockMove.note, required=True)
     lock_parts(uow, [part.id])
     held, _ = balance(uow, part.id, bin_.id)
     if qty > held:
@@ -166,7 +166,7 @@ def scrap(uow: UnitOfWork, actor: User, *, part_number: str, bin_code: str, quan
 def correct_move(uow: UnitOfWork, actor: User, move_id: Any, reason: str) -> dict[str, Any]:
     """A mistake undone by the reversing move, booked now (in the open month), pointing back at it."""
     require_role(actor, *CORRECTORS, action="correct stock moves")
-    reason = clean_text(reason, "reason", column=StockMove.note, required=True)
+    reason = clean_text(reason, "correction reason", column=StockMove.note, required=True)
     try:
         number = int(str(move_id).strip())
     except ValueError:
@@ -270,11 +270,12 @@ def part_report(uow: UnitOfWork, part_number: str, *, moves: int = 50) -> dict[s
                                  .where(b.part_id == part.id, b.qty_milli != 0).order_by(loc.kind, loc.code)).all()
     qty, value = store_totals(uow, part.id)
     bench = virtual(uow, LocationKind.BENCH, create=False)
-    sign = func.sum(case((StockMove.to_id == bench.id, StockMove.qty_milli), else_=-StockMove.qty_milli))
+    bench_id = bench.id if bench is not None else 0
+    sign = func.sum(case((StockMove.to_id == bench_id, StockMove.qty_milli), else_=-StockMove.qty_milli))
     on_bench = uow.session.execute(
         select(Visit.tag, sign).join(Visit, Visit.id == StockMove.visit_id)
-        .where(moves_filter(part_id=part.id), (StockMove.to_id == bench.id) | (StockMove.from_id == bench.id))
-        .group_by(Visit.tag).having(sign != 0).order_by(Visit.tag)).all() if bench else []
+        .where(moves_filter(part_id=part.id), (StockMove.to_id == bench_id) | (StockMove.from_id == bench_id))
+        .group_by(Visit.tag).having(sign != 0).order_by(Visit.tag)).all()
     waiting = uow.session.scalar(select(func.coalesce(func.sum(RequisitionLine.qty_milli - RequisitionLine.issued_milli), 0))
                                  .where(RequisitionLine.part_id == part.id, RequisitionLine.status == "open"))
     blank = uow.session.get(Part, part.blank_part_id) if part.blank_part_id else None
