@@ -147,10 +147,7 @@ def _create_part(uow: UnitOfWork, actor: User, *, part_number: str, name_zh: str
                  home_bin: str | None = None) -> Part:
     number = _new_part_number(part_number)
     zh, en = _names(name_zh, name_en)
-    category = (category or "").strip().lower()
-    if category not in CATEGORIES:
-        raise DomainError("bad_category", "category {category!r}; categories are: {known}",
-                          category=category[:40], known=", ".join(CATEGORIES))
+    category = _category(category)
     uom = (uom or "").strip().lower()
     if uom not in UNITS_OF_MEASURE:
         raise DomainError("bad_uom", "unit of measure {uom!r}; units are: {known}", uom=uom[:40],
@@ -177,6 +174,14 @@ def _create_part(uow: UnitOfWork, actor: User, *, part_number: str, name_zh: str
     uow.session.flush()
     record_audit(uow, actor, "part_added", number, {"name_zh": zh, "category": category, "abc": abc})
     return part
+
+
+def _category(raw: str | None) -> str:
+    category = (raw or "").strip().lower()
+    if category not in CATEGORIES:
+        raise DomainError("bad_category", "category {category!r}; categories are: {known}",
+                          category=category[:40], known=", ".join(CATEGORIES))
+    return category
 
 
 def _abc(raw: str | None) -> str:
@@ -236,7 +241,7 @@ def list_parts(uow: UnitOfWork, *, search: str | None = None, category: str | No
             q = q.where(Part.part_number.ilike(like) | Part.name_zh.ilike(like) | Part.name_en.ilike(like)
                         | Part.spec.ilike(like))
     if category:
-        q = q.where(Part.category == category.strip().lower()[:16])
+        q = q.where(Part.category == _category(category))
     if abc:
         q = q.where(Part.abc == _abc(abc))
     blanks = dict(uow.session.execute(select(Part.id, Part.part_number).where(
