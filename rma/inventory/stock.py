@@ -311,3 +311,15 @@ def classify_scan(uow: UnitOfWork, raw: str) -> dict[str, Any]:
     return {"kind": "part", "key": part.part_number, "name_zh": part.name_zh, "name_en": part.name_en,
             "uom": part.uom, "decimals": part.decimals}
 
+
+
+def recent_receipts(uow: UnitOfWork, *, limit: int = 30) -> list[dict[str, Any]]:
+    """The newest receipts, with their supplier, delivery note and line."""
+    moves = uow.session.scalars(select(StockMove).where(StockMove.kind == MoveKind.RECEIPT.value)
+                                .order_by(StockMove.id.desc()).limit(limit))
+    out = []
+    for m in moves:
+        row = move_dict(m)
+        supplier, note, line = (m.delivery_line or "||").split("|")
+        out.append({**row, "supplier": supplier or None, "delivery_note": note or None, "line": line or None})
+    return out
