@@ -416,7 +416,8 @@ def _month_start(month: int) -> datetime:
 
 def fill_rate(uow: UnitOfWork, *, months: int = 3) -> dict[str, Any]:
     """First-time fill rate per month: requisition lines filled in full at their first issue ÷
-    lines asked (a line cancelled before anything happened to it is not counted)."""
+    lines asked and answered (issued or backordered: a line still waiting for the clerk, or
+    cancelled before anything happened to it, is not counted yet)."""
     if not 1 <= months <= 36:
         raise DomainError("bad_limit", "a limit is a number of rows from 1 to {most}, not {limit}", most=36,
                           limit=str(months))
@@ -425,7 +426,7 @@ def fill_rate(uow: UnitOfWork, *, months: int = 3) -> dict[str, Any]:
     starts = [_month_start(m) for m in firsts] + [_month_start(add_months(now, 1))]
     r = RequisitionLine
     bucket = case(*[(r.requested_at < starts[i + 1], i) for i in range(len(firsts))], else_=len(firsts))
-    counted = ~and_(r.status == "cancelled", r.first_fill.is_(None))
+    counted = r.first_fill.is_not(None)
     rows = dict((b, (n, f)) for b, n, f in uow.session.execute(
         select(bucket, func.count(), func.sum(case((r.first_fill.is_(True), 1), else_=0)))
         .where(r.requested_at >= starts[0], r.requested_at < starts[-1], counted).group_by(bucket)))
