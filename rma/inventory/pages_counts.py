@@ -24,6 +24,7 @@ from rma.inventory.widgets.common import (
     key_hints,
     part_name,
     stores_page,
+    uom_word,
 )
 from rma.ui import runtime
 from rma.ui.banner import ResultBanner, notify_problem
@@ -104,7 +105,7 @@ class CountScreen:
             if report is None:
                 section_title(_("Bins and parts to count"))
                 table([_("Bin"), _("Part"), _("Name"), _("Unit of measure"), _("Status")],
-                      [[ln["bin"], ln["part_number"], part_name(ln), ln["uom"], status_word(ln["status"])]
+                      [[ln["bin"], ln["part_number"], part_name(ln), uom_word(ln["uom"]), status_word(ln["status"])]
                        for ln in sheet["lines"]], empty=_("Nothing to count."), testid="count-lines")
                 return
             section_title(_("Variance report (盘点盈亏表): variance value {value}, {rate} % of the stock counted")

@@ -20,7 +20,14 @@ from nicegui import ui
 
 from rma.i18n import _, error_message
 from rma.inventory import services, stock
-from rma.inventory.widgets.common import KeyForm, act, key_hints, part_name, stores_page
+from rma.inventory.widgets.common import (
+    KeyForm,
+    act,
+    key_hints,
+    part_name,
+    stores_page,
+    uom_word,
+)
 from rma.ui import runtime
 from rma.ui.banner import ResultBanner
 from rma.ui.fields import scan_field
@@ -203,6 +210,6 @@ class IssueDesk:
                   [[when(r["requested_at"]), (lambda r=r: ui.link(r["tag"], unit_url(r["tag"])).classes("font-mono")),
                     (lambda r=r: state_badge(r["state"])),
                     (lambda r=r: ui.link(r["part_number"], f"/stores/part/{r['part_number']}").classes("font-mono")),
-                    part_name(r), f"{r['remaining']} {r['uom']}" + (" ⚠" if r["backordered"] else ""),
+                    part_name(r), f"{r['remaining']} {uom_word(r['uom'])}" + (" ⚠" if r["backordered"] else ""),
                     ", ".join(f"{b['bin']} ({b['quantity']})" for b in r["bins"]) or _("none in stock")]
                    for r in self.rows], empty=_("Nothing to pick: every request is filled."), testid="pick-list")

@@ -11,7 +11,13 @@ from nicegui import ui
 from rma.errors import DomainError
 from rma.i18n import _, error_message
 from rma.inventory import catalogue, stock
-from rma.inventory.widgets.common import downloads, part_name, stores_page
+from rma.inventory.widgets.common import (
+    category_word,
+    downloads,
+    part_name,
+    stores_page,
+    uom_word,
+)
 from rma.inventory.widgets.tag_parts import move_words
 from rma.ui import runtime
 from rma.ui.frame import SessionUser, unit_url
@@ -33,7 +39,7 @@ async def parts_page(user: SessionUser, search: str | None) -> None:
         error_panel(error_message(exc))
         return
     table([_("Part"), _("Name"), _("Category"), _("Class"), _("Unit of measure"), _("Average cost"), _("Home bin")],
-          [[part_link(r["part_number"]), part_name(r), r["category"], r["abc"], r["uom"], r["unit_cost"],
+          [[part_link(r["part_number"]), part_name(r), category_word(r["category"]), r["abc"], uom_word(r["uom"]), r["unit_cost"],
             r["home_bin"]] for r in rows], empty=_("No parts found."), testid="parts")
 
 
@@ -55,9 +61,9 @@ async def part_page(user: SessionUser, number: str) -> None:
             "data-testid=part-title")
         with ui.row().classes("gap-8"):
             _fact(_("Specification"), r["spec"], "part-spec")
-            _fact(_("Category"), r["category"], "part-category")
+            _fact(_("Category"), category_word(r["category"]), "part-category")
             _fact(_("Class"), r["abc"], "part-abc")
-            _fact(_("In store"), f"{r['store']['quantity']} {r['uom']}", "part-on-hand")
+            _fact(_("In store"), f"{r['store']['quantity']} {uom_word(r['uom'])}", "part-on-hand")
             _fact(_("Value (yuan)"), r["store"]["value"], "part-value")
             _fact(_("Average cost"), r["store"]["unit_cost"], "part-cost")
             _fact(_("Open requests"), r["requested_open"], "part-requested")

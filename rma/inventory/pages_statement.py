@@ -11,7 +11,14 @@ from nicegui import ui
 from rma.core.models import Role
 from rma.i18n import _
 from rma.inventory import reports, services
-from rma.inventory.widgets.common import act, downloads, part_name, stores_page
+from rma.inventory.widgets.common import (
+    act,
+    category_word,
+    downloads,
+    part_name,
+    stores_page,
+    uom_word,
+)
 from rma.ui import runtime
 from rma.ui.frame import SessionUser
 from rma.ui.widgets import table, when
@@ -29,7 +36,8 @@ async def statement_page(user: SessionUser, month: str | None) -> None:
     if not months:
         ui.label(_("No moves yet.")).classes("text-slate-500 italic")
         return
-    chosen = month if month in {m["month"] for m in months} else months[0]["month"]
+    # by default the last month that ended: the one the report is made of
+    chosen = month if month in {m["month"] for m in months} else months[min(1, len(months) - 1)]["month"]
     with ui.row().classes("items-center gap-3"):
         ui.select({m["month"]: m["month"] + ("" if m["closed"] else " · " + _("open")) for m in months},
                   value=chosen, label=_("Month"),
@@ -57,7 +65,7 @@ async def statement_page(user: SessionUser, month: str | None) -> None:
              _("Closing"), _("Closing value"), _("Fitted")]
     table([_("Part"), _("Name"), _("Unit of measure"), *heads],
           [[(lambda x=x: ui.link(x["part_number"], f"/stores/part/{x['part_number']}").classes("font-mono")),
-            part_name(x), x["uom"], *[_num(x[f"{c}_qty"]) for c in reports.COLUMNS[:-1]],
+            part_name(x), uom_word(x["uom"]), *[_num(x[f"{c}_qty"]) for c in reports.COLUMNS[:-1]],
             _num(x["closing_value"]), _num(x["fitted_qty"])] for x in r["rows"]],
           empty=_("No stock and no moves in this month."), testid="statement")
 
@@ -99,7 +107,7 @@ async def reports_page(user: SessionUser) -> None:
             ui.label(_("Issues at cost ÷ average month-end stock, {first} to {last}: {turns} a year").format(
                 first=r["months"][0], last=r["months"][1], turns=r["turns"] or "—")).classes("text-slate-600")
             table([_("Category"), _("Issued at cost"), _("Average stock"), _("Turns a year")],
-                  [[x["category"], _num(x["issues_value"]), _num(x["average_stock_value"]), _num(x["turns"])]
+                  [[category_word(x["category"]), _num(x["issues_value"]), _num(x["average_stock_value"]), _num(x["turns"])]
                    for x in r["rows"]], empty=_("No stock yet."), testid="turns")
         with ui.tab_panel(tab["fill"]):
             r = await runtime.read(lambda uow: reports.fill_rate(uow, months=6))

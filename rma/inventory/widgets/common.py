@@ -107,6 +107,23 @@ class KeyForm:
         ui.run_javascript(f"rmaStores.focus({self.fields[key].props['data-testid']!r})")
 
 
+UOM_WORDS = {"each": "each", "set": "set", "roll": "roll", "m": "m", "g": "g", "kg": "kg", "ml": "ml"}
+
+
+def uom_word(uom: str | None) -> str:
+    """A unit of measure in the reader's language (个, 米, 卷 …)."""
+    return _(UOM_WORDS[uom]) if uom in UOM_WORDS else (uom or "")
+
+
+def category_word(category: str | None) -> str:
+    return _(CATEGORY_WORDS.get(category or "", category or ""))
+
+
+CATEGORY_WORDS = {"ic": "IC", "passive": "passive", "connector": "connector", "display": "display",
+                  "pcba": "PCB assembly", "harness": "harness", "mechanical": "mechanical",
+                  "consumable": "consumable", "unit": "refurbished unit"}
+
+
 def part_name(row: Mapping[str, Any]) -> str:
     """A part's name in the reader's language."""
     zh, en = row.get("name_zh"), row.get("name_en")

@@ -8,7 +8,7 @@ from typing import Any
 from nicegui import ui
 
 from rma.i18n import _
-from rma.inventory.widgets.common import part_name
+from rma.inventory.widgets.common import part_name, uom_word
 from rma.ui.widgets import table, when
 
 MOVE_WORDS = {"receipt": "Received into stock", "issue": "Issued", "return": "Returned to stores", "fit": "Fitted",
@@ -42,6 +42,6 @@ def tag_parts_section(report: dict[str, Any]) -> None:
                 ", ".join(p["designators"]), p["returned"], p["old"], p["backordered"], p["on_bench"]]
                for p in report["parts"]], empty=_("No parts."), testid="tag-parts-table")
         table([_("When"), _("Move"), _("Part"), _("Quantity"), _("From"), _("To"), _("Designator"), _("By")],
-              [[when(m["at"]), move_words(m), _part_link(m["part_number"]), f"{m['quantity']} {m['uom']}", m["from"],
+              [[when(m["at"]), move_words(m), _part_link(m["part_number"]), f"{m['quantity']} {uom_word(m['uom'])}", m["from"],
                 m["to"], m["designator"], m["actor"]] for m in report["moves"]],
               empty=_("No moves."), testid="tag-moves")
