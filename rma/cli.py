@@ -15,7 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 from rma import __version__, config
-from rma.clikit import JSON_FLAG, Context, Parser, add_as, json_text, one_line, read_password
+from rma.clikit import (
+    JSON_FLAG,
+    Context,
+    Parser,
+    add_as,
+    json_text,
+    one_line,
+    read_password,
+)
 from rma.clikit import add_command as cmd
 from rma.errors import DomainError
 
@@ -335,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rma.programming.cli import register as register_programming
 
     register_programming(sub)
+    from rma.inventory.cli import register as register_stores
+
+    register_stores(sub)
     from rma.station.cli import register as register_station
 
     register_station(sub)

@@ -44,6 +44,8 @@ from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
 from rma.intake import services as intake
 from rma.intake.models import Interception, Parcel, ReasonCode
+from rma.inventory.demo import StoresDemo
+from rma.inventory.demo_parts import ON_DEMAND
 from rma.test_station import services as tests
 from rma.test_station.models import Outcome, TestRun, Verdict
 from rma.test_station.plans import Step
@@ -358,6 +360,8 @@ UNREPAIRED_VARIANTS = ("withdrawn", "damage", "out_of_warranty", "damage")
 MULTI_UNIT_PARCELS = ((4, 4), (3, 3), (3, 3), (2, 3), (2, 1), (2, 2))  # one short, one over
 EXCHANGE_UNITS = 2  # refurbished units sent to dealers as exchange units
 BENCH_FINDINGS = ("repair_done", "programming_started")  # the steps that say what the bench did
+# The steps the stores' services carry out (rma.inventory.demo).
+STORES_EVENTS = ("parts_requested", "parts_backordered", "parts_issued", "part_fitted", "refurbished_into_stock")
 
 
 @dataclass
@@ -468,6 +472,7 @@ class _Demo:
     parcels: list[_ParcelPlan]
     shipments: list[_Shipment]
     interceptions: list[_InterceptionPlan]
+    today: date = date.min
 
     @property
     def units(self) -> list[_UnitPlan]:
@@ -531,17 +536,24 @@ class _Journeys:
                 _Step(S.IN_REPAIR, Role.TECHNICIAN, "repair_started", self.gap(60, 2400),
                       {"bench": f"维修台 W-{r.randint(1, 6):02d}"})]
 
+    def parts(self, case: _Case) -> list[_Step]:
+        """The technician asks for the case's part; the stores issue it from a bin, or backorder a part
+        they do not keep and issue it when it comes (the unit waits meanwhile); it is fitted."""
+        steps = [_Step(S.IN_REPAIR, Role.TECHNICIAN, "parts_requested", self.gap(20, 240))]
+        if case.part in ON_DEMAND:
+            steps += [_Step(S.AWAITING_PARTS, Role.MATERIALS, "parts_backordered", self.gap(5, 60)),
+                      _Step(S.IN_REPAIR, Role.MATERIALS, "parts_issued", self.gap(480, 3360))]
+        else:
+            steps.append(_Step(S.IN_REPAIR, Role.MATERIALS, "parts_issued", self.gap(10, 120)))
+        return [*steps, _Step(S.IN_REPAIR, Role.TECHNICIAN, "part_fitted", self.gap(20, 180))]
+
     def repair(self, spec: _ModelSpec, case: _Case, *, parts: bool, programming: bool,
                test_fail: bool, test_abort: bool, ending: VisitState) -> list[_Step]:
         r = self.rng
         steps = self.opening(case)
         found = {"fault": case.fault, "cause": case.cause, "action": case.action}
         if parts:
-            part = {"part": case.part, "qty": 1}
-            steps += [
-                _Step(S.AWAITING_PARTS, Role.TECHNICIAN, "parts_requested", self.gap(20, 240), dict(part)),
-                _Step(S.IN_REPAIR, Role.MATERIALS, "parts_issued", self.gap(480, 3360), dict(part)),
-            ]
+            steps += self.parts(case)
             found["part"] = case.part
         if programming:
             why = {} if case.reflash else {"note": "固件升级至当前版本"}
@@ -570,18 +582,16 @@ class _Journeys:
                 _Step(S.IN_TEST, Role.TESTER, "test_started", self.gap(30, 480), dict(station)),
             ]
         steps.append(_Step(S.PASSED, Role.TESTER, "test_passed", self.gap(25, 90)))
-        if ending is S.REFURBISHED:
-            steps.append(_Step(S.REFURBISHED, Role.TECHNICIAN, "refurbished_into_stock", self.gap(20, 960),
-                               {"location": f"翻新品库 R-{r.randint(1, 4):02d}-{r.randint(1, 12):02d}"}))
+        if ending is S.REFURBISHED:  # through the stores: into the refurbished-unit store
+            steps.append(_Step(S.REFURBISHED, Role.TECHNICIAN, "refurbished_into_stock", self.gap(20, 960)))
         elif ending is S.SHIPPED:  # through ship_unit, which writes the courier and waybill
             steps.append(_Step(S.SHIPPED, Role.CLERK, "shipped", self.gap(60, 1440)))
         return steps
 
     def scrap(self, variant: str, case: _Case) -> list[_Step]:
         steps = self.opening(case)
-        if variant == "discontinued":
-            steps.append(_Step(S.AWAITING_PARTS, Role.TECHNICIAN, "parts_requested", self.gap(20, 240),
-                               {"part": case.part, "qty": 1}))
+        if variant == "discontinued":  # the part asked for never comes
+            steps += self.parts(case)[:2]
             steps.append(_Step(S.SCRAPPED, Role.SUPERVISOR, "scrapped", self.gap(960, 2400),
                                {"reason": DISCONTINUED, "part": case.part}))
         else:
@@ -637,7 +647,7 @@ def _plan(today: date) -> _Demo:
     interceptions = _intercept(rng, latest)
     for visit in visits:
         _what_came_in(rng, visit)
-    return _Demo(hours, visits, parcels, shipments, interceptions)
+    return _Demo(hours, visits, parcels, shipments, interceptions, today)
 
 
 def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
@@ -658,10 +668,10 @@ def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
     for unit in units:
         final = S.AWAITING_TEST if id(unit) in waiting else next(others)
         cases = CASES[unit.spec.family]
-        with_parts = [c for c in cases if c.part]
+        on_demand = [c for c in cases if c.part in ON_DEMAND]
         if final is S.SCRAPPED:
             variant = next(scraps)
-            case = rng.choice(with_parts if variant == "discontinued" else cases)
+            case = rng.choice(on_demand if variant == "discontinued" else cases)
             steps = journeys.scrap(variant, case)
         elif final is S.RETURNED_UNREPAIRED:
             variant = next(unrepaired)
@@ -671,7 +681,7 @@ def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
             unit.warranty = "out" if variant == "out_of_warranty" else "in"
             steps = journeys.unrepaired(variant, case)
         else:
-            case = rng.choice(with_parts if final is S.AWAITING_PARTS else cases)
+            case = rng.choice(on_demand if final is S.AWAITING_PARTS else cases)
             test_fail = rng.random() < 0.25 or (final is S.REFURBISHED and not failed_once)
             failed_once |= test_fail and final in (S.PASSED, S.REFURBISHED, S.SHIPPED)
             test_abort = rng.random() < 0.08 or (final is S.SHIPPED and not aborted_once)
@@ -1092,16 +1102,16 @@ def load_demo(db: Database, *, today: date | None = None) -> DemoResult:
 
 
 def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation) -> None:
-    hours = demo.hours
-    # The department was set up the working day before the first parcel in the demo came in.
-    minute = max(0, (min(p.start for p in demo.parcels) // hours.DAY - 1) * hours.DAY)
+    # The department set rma up the day before its store opened, a little over a year ago.
+    users: dict[Role, User] = {}
+    stores = StoresDemo(uow, clock, users, demo.today)
+    minute = 0
 
     def tick() -> None:
         nonlocal minute
-        clock.at = hours.at(minute)
+        clock.at = stores.setup_at + timedelta(minutes=minute)
         minute += 1
 
-    users: dict[Role, User] = {}
     for username, display_name, role in USERS:  # the admin first, with no actor: the bootstrap
         tick()
         users[role] = services.add_user(uow, users.get(Role.ADMIN), username=username,
@@ -1121,6 +1131,7 @@ def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation) ->
     for code, text in REASONS:
         tick()
         intake.add_reason(uow, supervisor, code, text)
+    stores.open_store()
     tick()
     _factory_records(uow, supervisor, demo, models, customers)
     for plan in demo.interceptions:
@@ -1165,6 +1176,9 @@ def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation) ->
         if s.to_state is S.SHIPPED:
             ship(v.shipment, v)  # closes the passed visit as shipped
             return
+        if s.event in STORES_EVENTS:  # through the stores' services
+            stores.step(s.event, visits[id(v)], v.case.part)
+            return
         services.transition(uow, users[s.role], visits[id(v)], s.to_state, event=s.event, details=s.details)
         if s.to_state is S.RETURNED_UNREPAIRED:
             ship(v.shipment, v)  # and back it goes, in its own box
@@ -1182,6 +1196,7 @@ def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation) ->
     for s in demo.shipments:
         if s.exchange:
             at(s.at, 3, lambda s=s: ship(s, s.visits[0]))
+    stores.schedule(at)
     for when, _rank, _n, action in sorted(actions, key=lambda a: a[:3]):
         clock.at = when
         action()

@@ -48,5 +48,6 @@ def table_keys(table) -> list[list[str]]:  # noqa: ANN001
     from sqlalchemy import UniqueConstraint
 
     keys = [[c.name for c in table.primary_key.columns]]
-    keys += [[c.name for c in con.columns] for con in table.constraints if isinstance(con, UniqueConstraint)]
+    # ``table.constraints`` is a set: sorted, so that the trigger is the same in every process.
+    keys += sorted([c.name for c in con.columns] for con in table.constraints if isinstance(con, UniqueConstraint))
     return keys

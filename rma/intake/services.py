@@ -823,6 +823,10 @@ def ship_unit(
         transition(uow, actor, open_v, VisitState.SHIPPED, event="shipped", details=details)
     elif last is not None:  # leaving stock, or going back unrepaired: on the unit's timeline too
         record_visit_event(uow, last, actor, "left_depot", details=details)
+        if last.state is VisitState.REFURBISHED:  # out of the refurbished-unit store, through the parts ledger
+            from rma.inventory.services import unit_leaves_stock
+
+            unit_leaves_stock(uow, actor, last, customer=customer.code)
     uow.session.flush()
     return ShipResult(parcel, unit, open_v or last, True)
 

@@ -17,6 +17,8 @@ from rma.intake import services as intake
 from rma.intake.pages_common import alert_lines, repeat_badge, warranty_badge
 from rma.intake.widgets.label_status import reprint_button
 from rma.intake.widgets.reason_form import may_record_reason, reason_form
+from rma.inventory import services as stores
+from rma.inventory.widgets.tag_parts import tag_parts_section
 from rma.test_station import services as test_services
 from rma.test_station.pages_common import outcome_badge
 from rma.ui import runtime
@@ -41,6 +43,7 @@ def _unit_with_intake(uow: UnitOfWork, key: str) -> tuple[dict[str, Any], dict[s
         v["reason_parts"] = intake.return_reason_of(uow, services.find_visit(uow, v["tag"]))
     runs = [r for v in report["visits"] for r in test_services.runs_of_visit(uow, v["tag"])]
     look = sentences.lookups(uow, report["timeline"], runs=[r["run_id"] for r in runs])
+    report["parts"] = [stores.tag_parts(uow, v["tag"]) for v in reversed(report["visits"])]
     return report, facts, sorted(runs, key=lambda r: r["started_at"], reverse=True), look
 
 
@@ -147,6 +150,13 @@ def register() -> None:
              for r in runs],
             empty=_("No test runs yet."), testid="unit-test-runs",
         )
+
+        section_title(_("Parts"))
+        with ui.column().classes("w-full gap-3").props("data-testid=unit-parts"):
+            for parts in report["parts"]:
+                tag_parts_section(parts)
+            if not any(p["parts"] for p in report["parts"]):
+                ui.label(_("No parts requested or issued for this unit.")).classes("text-slate-500 italic")
 
         section_title(_("Ledger timeline"))
         timeline_table(report["timeline"], look, testid="unit-timeline")

@@ -43,6 +43,7 @@ from rma.intake.models import (
     VisitAlert,
     Warranty,
 )
+from rma.inventory.models import StockMove
 from rma.test_station import services as tests
 from rma.test_station.models import (
     Outcome,
@@ -307,17 +308,20 @@ def test_times_are_past_working_hours_over_the_last_two_months(db, demo):
     now = datetime.now(timezone.utc)
     with db.uow(readonly=True) as uow:
         stamps = list(uow.session.scalars(select(ReturnsLedgerEntry.at)))
-        stamps += list(uow.session.scalars(select(AuditEntry.at)))
         stamps += list(uow.session.scalars(select(Parcel.opened_at)))
         stamps += list(uow.session.scalars(select(Parcel.closed_at).where(Parcel.closed_at.is_not(None))))
         stamps += list(uow.session.scalars(select(ParcelItem.added_at)))
         stamps += list(uow.session.scalars(select(VisitAlert.raised_at)))
-        stamps += list(uow.session.scalars(select(Unit.created_at)))
         stamps += list(uow.session.scalars(select(TestRun.started_at)))
         stamps += list(uow.session.scalars(select(TestStepResult.at)))
         stamps += list(uow.session.scalars(select(TestRunEnd.ended_at)))
+        # the department set up, and its store opened, a little over a year ago (the stores' history)
+        since = list(uow.session.scalars(select(AuditEntry.at)))
+        since += list(uow.session.scalars(select(StockMove.at)))
+        since += list(uow.session.scalars(select(Unit.created_at)))  # the factory records, imported at set-up
     assert min(stamps) > now - timedelta(days=90)
-    for at in stamps:
+    assert min(since) > now - timedelta(days=430)
+    for at in stamps + since:
         local = at.astimezone(CHINA)
         assert at < now and local.weekday() != 6
         assert time(8, 30) <= local.time() < time(12) or time(13) <= local.time() < time(17, 30), local
