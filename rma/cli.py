@@ -15,7 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 from rma import __version__, config
-from rma.clikit import JSON_FLAG, Context, Parser, add_as, json_text, one_line, read_password
+from rma.clikit import (
+    JSON_FLAG,
+    Context,
+    Parser,
+    add_as,
+    json_text,
+    one_line,
+    read_password,
+)
 from rma.clikit import add_command as cmd
 from rma.errors import DomainError
 
@@ -329,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rma.intake.cli import register as register_intake
 
     register_intake(sub)
+    from rma.bench.cli import register as register_bench
+
+    register_bench(sub)
     from rma.test_station.cli import register as register_test_station
 
     register_test_station(sub)

@@ -4,11 +4,14 @@ Revision ID: 0007
 Revises: 0005
 Create Date: 2026-12-01
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from rma.migrations.ledger_guard import drop_ledger_guard, harden_ledger_guard, install_ledger_guard
-
+from rma.migrations.ledger_guard import (
+    drop_ledger_guard,
+    harden_ledger_guard,
+    install_ledger_guard,
+)
 
 revision = '0007'
 down_revision = '0005'
