@@ -84,7 +84,7 @@ def _finding_recorded(d: Details, _: Words, look: Lookups) -> list[str | None]:
 
 @sentence("finding_withdrawn", "Finding withdrawn")
 def _finding_withdrawn(d: Details, _: Words, look: Lookups) -> list[str | None]:
-    return [finding_phrase(d, _), _("why: {x}", x=_.quote(d["reason"])) if d.get("reason") else None]
+    return [finding_phrase(d, _), _("because: {x}", x=_.quote(d["reason"])) if d.get("reason") else None]
 
 
 @sentence("photo_added", "Photo added")
@@ -110,7 +110,7 @@ def _damage_confirmed(d: Details, _: Words, look: Lookups) -> list[str | None]:
 
 @sentence("damage_rejected", "Human damage not confirmed")
 def _damage_rejected(d: Details, _: Words, look: Lookups) -> list[str | None]:
-    return [damage_word(d.get("damage_kind"), _), _("why: {x}", x=_.quote(d["note"])) if d.get("note") else None]
+    return [damage_word(d.get("damage_kind"), _), _("because: {x}", x=_.quote(d["note"])) if d.get("note") else None]
 
 
 @sentence("scrap_proposed", "Scrap proposed")
@@ -121,7 +121,7 @@ def _scrap_proposed(d: Details, _: Words, look: Lookups) -> list[str | None]:
 @sentence("scrap_rejected", "Scrap not approved")
 def _scrap_rejected(d: Details, _: Words, look: Lookups) -> list[str | None]:
     return [_("proposed: {x}", x=_.quote(d["reason"])) if d.get("reason") else None,
-            _("why: {x}", x=_.quote(d["note"])) if d.get("note") else None]
+            _("because: {x}", x=_.quote(d["note"])) if d.get("note") else None]
 
 
 @sentence("waiver_requested", "Waiver asked of the lead")
@@ -133,13 +133,13 @@ def _waiver_requested(d: Details, _: Words, look: Lookups) -> list[str | None]:
 @sentence("waiver_rejected", "Waiver not approved")
 def _waiver_rejected(d: Details, _: Words, look: Lookups) -> list[str | None]:
     return [_("plan: {x}", x=_.quote(d["action"])) if d.get("action") else None,
-            _("why: {x}", x=_.quote(d["note"])) if d.get("note") else None]
+            _("because: {x}", x=_.quote(d["note"])) if d.get("note") else None]
 
 
 @sentence("repair_done", "Repair done")
 def _repair_done(d: Details, _: Words, look: Lookups) -> list[str | None]:
     """To the outgoing test (earlier databases wrote the fault, cause and action instead)."""
-    return [*_outcome(d, _), _("to the outgoing test") if "findings" in d else None,
+    return [_("to the outgoing test") if "findings" in d else None, *_outcome(d, _),
             *detail_clauses(d, _, look, skip=_DECISION_KEYS)]
 
 

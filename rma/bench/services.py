@@ -60,6 +60,7 @@ DECISIONS: dict[str, tuple[VisitState, str]] = {
     "return": (S.RETURNED_UNREPAIRED, "returned_unrepaired"),
 }
 DECISION_EVENTS = tuple(event for _, event in DECISIONS.values())
+REQUEST_WORDS = {RequestKind.DAMAGE: "human damage", RequestKind.SCRAP: "scrap", RequestKind.WAIVER: "waiver"}
 
 
 # ---------------------------------------------------------------- small helpers
@@ -261,6 +262,9 @@ def code_complaint(uow: UnitOfWork, actor: User, key: str, *, condition: str, sy
                    note: str | None = None) -> RepairCard:
     """The customer's complaint as codes: when it shows (condition) and what it is (a symptom, not a group)."""
     card, visit = working_card(uow, actor, key, action="code complaints")
+    missing = [what for what, given in (("condition", condition), ("symptom", symptom)) if not (given or "").strip()]
+    if missing:
+        raise DomainError("code_required", "the complaint needs its {what} code", what=missing[0])
     cond = code_lists.get_code(uow, CodeKind.CONDITION, condition)
     sym = code_lists.get_code(uow, CodeKind.SYMPTOM, symptom)
     children = list(uow.session.scalars(select(BenchCode.code).where(
@@ -339,7 +343,7 @@ def add_finding(uow: UnitOfWork, actor: User, key: str, *, section: str | None =
         missing = [what for what, given in (("section", section), ("defect", defect), ("repair", repair))
                    if not (given or "").strip()]
         if missing:
-            raise DomainError("code_required", "a finding needs its {what} code", what=", ".join(missing))
+            raise DomainError("code_required", "a finding needs its {what} code", what=missing[0])
         sec = code_lists.get_code(uow, CodeKind.SECTION, section)
         dfc = code_lists.get_code(uow, CodeKind.DEFECT, defect)
         rep = code_lists.get_code(uow, CodeKind.REPAIR, repair)
@@ -582,7 +586,7 @@ def _leave(uow: UnitOfWork, actor: User, visit: Visit, card: RepairCard, decisio
     waiting = [r for r in _pending(uow, visit.id) if r.id != skip_request]
     if waiting:
         raise DomainError("request_pending", "visit {tag} already waits for the lead's approval: {what}",
-                          tag=visit.tag, what=", ".join(r.kind.value for r in waiting))
+                          tag=visit.tag, what=REQUEST_WORDS[waiting[0].kind])
     if to_state in (S.AWAITING_TEST, S.PROGRAMMING):
         still = intake.open_alerts(uow, visit)
         if still:

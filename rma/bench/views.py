@@ -214,7 +214,7 @@ def card_visit(uow: UnitOfWork, key: str) -> Visit:
     return visit or find_open_visit(uow, key)
 
 
-def card_view(uow: UnitOfWork, key: str, viewer: User | None = None) -> dict[str, Any]:
+def card_view(uow: UnitOfWork, key: str, viewer_id: int | None = None) -> dict[str, Any]:
     """Everything on one repair card, for its page and ``rma bench card``: plain data, JSON-ready."""
     visit = card_visit(uow, key)
     card = uow.session.get(RepairCard, visit.id)
@@ -236,7 +236,7 @@ def card_view(uow: UnitOfWork, key: str, viewer: User | None = None) -> dict[str
                     "confirmed_by": damage.decided_by.username if damage.decided_by else None} if damage else None),
         "repeat_of": facts.get("repeat_of"),
         "technician": holder.username if holder else None, "technician_name": person_name(holder) if holder else None,
-        "mine": bool(viewer and holder and holder.id == viewer.id),
+        "mine": bool(viewer_id and holder and holder.id == viewer_id),
         "started_at": card.started_at.isoformat() if card and card.started_at else None,
         "complaint": complaint,
         "findings": _findings(uow, visit.id),
@@ -245,7 +245,7 @@ def card_view(uow: UnitOfWork, key: str, viewer: User | None = None) -> dict[str
         "requests": list_requests(uow, pending_only=False, tag=visit.tag) if visit.closed_at is None else [],
         "photos": photos_of(uow, visit.id),
         "labour": labour.summary(uow, visit.id),
-        "running_labour": bool(viewer and (mine := labour.running_session(uow, viewer.id)) is not None
+        "running_labour": bool(viewer_id and (mine := labour.running_session(uow, viewer_id)) is not None
                                and mine.visit_id == visit.id),
         "rework": _rework(uow, visit.tag),
         "decision": ({"decision": card.decision, "at": card.decided_at.isoformat(),
