@@ -11,6 +11,7 @@ made through ``core.services.transition``, and needs at least one finding. To te
 programming also needs every interception alert done or waived. A decision closes the
 deciding technician's own running labour session at that moment; another technician's
 running session refuses it (``labour_running``): nobody's time is cut short behind their back.
+A technician's scrap proposal ends their own session too.
 """
 
 from __future__ import annotations
@@ -623,6 +624,9 @@ def decide(uow: UnitOfWork, actor: User, key: str, decision: str, *, reason: str
         if _pending(uow, visit.id, RequestKind.SCRAP):
             raise DomainError("request_pending", "visit {tag} already waits for the lead's approval: {what}",
                               tag=visit.tag, what="scrap")
+        for own in _running(uow, visit.id):  # the proposal ends the proposer's work on it, as a decision does
+            if own.technician_id == actor.id:
+                own.ended_at, own.end_kind = uow.now(), "decision"
         request = ApprovalRequest(visit_id=visit.id, kind=RequestKind.SCRAP, reason=reason, requested_by_id=actor.id,
                                   requested_at=uow.now())
         uow.session.add(request)

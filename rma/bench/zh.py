@@ -3,6 +3,7 @@
 ZH: dict[str, str] = {
     # --- pages
     "Repair card": "维修卡",
+    "Repair cards:": "维修卡：",
     "Bench lead": "维修组长",
     "Queue: awaiting the bench and in repair, oldest first": "待修与维修中（按接收先后）",
     "My bench": "我的维修台",
