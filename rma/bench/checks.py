@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from rma.bench.models import Finding, LabourSession
@@ -31,7 +31,7 @@ def _later(uow: UnitOfWork, at: Any) -> Any:
     """``at`` plus the clock slack ``rma check`` allows between stations, in the database's own terms."""
     if uow.session.get_bind().dialect.name == "sqlite":  # naive UTC text: its datetime() compares as text
         return func.datetime(at, f"+{int(CLOCK_SLACK.total_seconds())} seconds")
-    return at + CLOCK_SLACK
+    return at + literal_column(f"interval '{int(CLOCK_SLACK.total_seconds())} seconds'")
 
 
 @register_check
@@ -57,9 +57,11 @@ def check_alerts_before_leaving(uow: UnitOfWork) -> Iterator[Violation]:
 @register_check
 def check_decisions_have_findings(uow: UnitOfWork) -> Iterator[Violation]:
     decision, withdrawal = aliased(ReturnsLedgerEntry), aliased(Finding)
-    standing = exists().where(
-        Finding.visit_id == decision.visit_id, Finding.sign > 0, Finding.at <= _later(uow, decision.at),
-        ~exists().where(withdrawal.corrects_id == Finding.id, withdrawal.at <= decision.at))
+    withdrawn = (select(withdrawal.id).where(withdrawal.corrects_id == Finding.id, withdrawal.at <= decision.at)
+                 .correlate_except(withdrawal).exists())
+    standing = (select(Finding.id).where(Finding.visit_id == decision.visit_id, Finding.sign > 0,
+                                         Finding.at <= _later(uow, decision.at), ~withdrawn)
+                .correlate_except(Finding).exists())
     q = (select(decision.id, Visit.tag, decision.event)
          .join(Visit, Visit.id == decision.visit_id)
          .where(decision.event.in_(DECISION_EVENTS), decision.from_state.in_(WORKING), ~standing)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal_column, select
 
 from rma.bench import labour
 from rma.bench.models import ApprovalRequest, BenchCode, CodeKind, Finding, RepairCard
@@ -104,13 +104,14 @@ def suggestions(uow: UnitOfWork, *, model_id: int, symptom: str, visit_id: int |
     outgoing test; each pair comes with the section and designator it was most often found at.
     """
     f, c, v = Finding.__table__, RepairCard.__table__, Visit.__table__
+    designator = func.coalesce(f.c.designator, literal_column("''"))  # one expression: PostgreSQL groups by it
     grouped = (
         select(f.c.defect_code.label("d"), f.c.repair_code.label("r"), f.c.section_code.label("s"),
-               func.coalesce(f.c.designator, "").label("des"), func.sum(f.c.sign).label("n"))
+               designator.label("des"), func.sum(f.c.sign).label("n"))
         .select_from(c.join(f, f.c.visit_id == c.c.visit_id).join(v, v.c.id == c.c.visit_id))
         .where(c.c.model_id == model_id, c.c.symptom_code == symptom, c.c.visit_id != (visit_id or 0),
                f.c.defect_code.is_not(None), v.c.state.in_([s.value for s in FIXED]))
-        .group_by(f.c.defect_code, f.c.repair_code, f.c.section_code, func.coalesce(f.c.designator, ""))
+        .group_by(f.c.defect_code, f.c.repair_code, f.c.section_code, designator)
         .having(func.sum(f.c.sign) > 0)
     ).cte("grouped")
     ranked = select(
