@@ -57,7 +57,7 @@ def clean_code(value: str | None) -> str:
 
 def code_dict(c: BenchCode) -> dict[str, Any]:
     return {"kind": c.kind.value, "code": c.code, "parent": c.parent, "en": c.text_en, "zh": c.text_zh,
-            "sections": list(c.sections or []), "needs_note": c.needs_note, "active": c.active}
+            "sections": sorted(c.sections or []), "needs_note": c.needs_note, "active": c.active}
 
 
 def list_codes(uow: UnitOfWork, kind: CodeKind | None = None, *, include_inactive: bool = False) -> list[dict[str, Any]]:
