@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from rma.bench.models import LabourSession
-from rma.bench.services import person_name, user_named, working_card
+from rma.bench.services import person_name, user_named, visit_of, working_card
 from rma.core.models import Role, User
-from rma.core.services import find_open_visit, require_role
+from rma.core.services import require_role
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.errors import DomainError
@@ -58,7 +58,7 @@ def start(uow: UnitOfWork, actor: User, key: str) -> dict[str, Any]:
 def end(uow: UnitOfWork, actor: User, key: str, *, kind: str = "stop", technician: str | None = None) -> dict[str, Any]:
     """Pause or stop the running session on the visit: the actor's own, or (the lead) another technician's."""
     require_role(actor, Role.TECHNICIAN, Role.LEAD, action="book labour")
-    visit = find_open_visit(uow, key)
+    visit = visit_of(uow, key)
     whose = actor
     if technician and technician.strip().lower() != actor.username:
         require_role(actor, Role.LEAD, action="stop another technician's labour")

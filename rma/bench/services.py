@@ -38,7 +38,13 @@ from rma.bench.models import (
 from rma.core.ledger import record_visit_event
 from rma.core.models import Role, User, Visit
 from rma.core.parse import clean_text, control_character, known_id
-from rma.core.services import find_open_visit, require_role, transition
+from rma.core.services import (
+    find_open_visit,
+    normalise_key,
+    require_role,
+    transition,
+    usable_key,
+)
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.errors import DomainError
@@ -72,6 +78,13 @@ def is_lead(actor: User) -> bool:
 
 def person_name(user: User | None) -> str:
     return "?" if user is None else user.display_name or user.username
+
+
+def visit_of(uow: UnitOfWork, key: str) -> Visit:
+    """The visit a scan means (a tag, or a serial's open visit); a key that cannot be one names nothing."""
+    if not usable_key(normalise_key(key)):
+        raise DomainError("unknown_unit", "no unit with serial or tag {key!r}", key=(key or "")[:40])
+    return find_open_visit(uow, key)
 
 
 def user_named(uow: UnitOfWork, name: str | None) -> User | None:
@@ -144,7 +157,7 @@ def working_card(uow: UnitOfWork, actor: User, key: str, *, action: str, states:
     """The card a worker changes: the visit on the bench, its card held by the actor (taken now if
     nobody had it) or by anyone when the actor is the lead."""
     require_role(actor, *roles, action=action)
-    visit = find_open_visit(uow, key)
+    visit = visit_of(uow, key)
     if visit.state not in states:
         raise _not_on_bench(visit)
     card = uow.session.get(RepairCard, visit.id)
@@ -196,7 +209,7 @@ def start_repair(uow: UnitOfWork, actor: User, key: str) -> RepairCard:
     their name (``card_taken``).
     """
     require_role(actor, *BENCH_WORKERS, action="repair units")
-    visit = find_open_visit(uow, key)
+    visit = visit_of(uow, key)
     if visit.state not in ON_BENCH:
         raise _not_on_bench(visit)
     card, taken = _claim(uow, visit, actor)
@@ -230,7 +243,7 @@ def take_next(uow: UnitOfWork, actor: User) -> RepairCard:
 def assign(uow: UnitOfWork, actor: User, key: str, technician: str | None) -> RepairCard:
     """The lead gives a visit on the bench to a technician (``None``: to nobody, back to the queue)."""
     require_role(actor, *ASSIGNERS, action="assign bench work")
-    visit = find_open_visit(uow, key)
+    visit = visit_of(uow, key)
     if visit.state not in ON_BENCH:
         raise _not_on_bench(visit)
     target = None
@@ -505,7 +518,7 @@ def list_requests(uow: UnitOfWork, *, pending_only: bool = True, tag: str | None
     if pending_only:
         q = q.where(ApprovalRequest.decided_at.is_(None))
     if tag:
-        q = q.where(ApprovalRequest.visit_id == find_open_visit(uow, tag).id)
+        q = q.where(ApprovalRequest.visit_id == visit_of(uow, tag).id)
     return [request_dict(uow, r) for r in uow.session.scalars(q)]
 
 

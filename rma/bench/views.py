@@ -25,10 +25,11 @@ from rma.bench.services import (
     finding_dict,
     list_requests,
     person_name,
+    visit_of,
 )
 from rma.core.models import ProductModel, ReturnsLedgerEntry, Unit, User, Visit
 from rma.core.parse import check_limit
-from rma.core.services import find_open_visit, normalise_key, usable_key
+from rma.core.services import normalise_key, usable_key
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.errors import DomainError
@@ -86,7 +87,8 @@ def queue(uow: UnitOfWork, *, technician: str | None = None, mine: int | None = 
     else:
         q = q.where(Visit.state.in_(QUEUE_STATES))
     if technician:
-        q = q.where(User.username == technician.strip().lower())
+        name = technician.strip().lower()
+        q = q.where(User.username == (name if usable_key(name.upper()) else ""))
     if unassigned:
         q = q.where(RepairCard.technician_id.is_(None))
     if check_limit(limit):
@@ -138,7 +140,7 @@ def suggestions(uow: UnitOfWork, *, model_id: int, symptom: str, visit_id: int |
 
 
 def suggest(uow: UnitOfWork, key: str, *, limit: int = SUGGESTIONS) -> list[dict[str, Any]]:
-    visit = find_open_visit(uow, key)
+    visit = visit_of(uow, key)
     card = uow.session.get(RepairCard, visit.id)
     if card is None or card.symptom_code is None:
         raise DomainError("complaint_required", "code the complaint (condition and symptom) of {tag} before its "
@@ -212,7 +214,7 @@ def card_visit(uow: UnitOfWork, key: str) -> Visit:
     """The visit a card is asked for: a tag (open or not), or the open visit of a serial."""
     tag = normalise_key(key)
     visit = uow.session.scalar(select(Visit).where(Visit.tag == tag)) if usable_key(tag) else None
-    return visit or find_open_visit(uow, key)
+    return visit or visit_of(uow, key)
 
 
 def card_view(uow: UnitOfWork, key: str, viewer_id: int | None = None) -> dict[str, Any]:
