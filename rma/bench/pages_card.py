@@ -57,6 +57,7 @@ class CardScreen:
         self.message: str | None = None
 
     async def build(self) -> None:
+        self.client = ui.context.client
         ui.add_head_html(BENCH_HEAD)
         if self.scanned and Role.TECHNICIAN in self.user.roles:
             try:
@@ -134,7 +135,7 @@ class CardScreen:
             notify_done(done)
         await self.load()
         if then:
-            focus_in(then)
+            focus_in(then, self.client)
         return True
 
     async def take(self) -> None:

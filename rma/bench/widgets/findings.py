@@ -12,6 +12,7 @@ from typing import Any
 
 from nicegui import ui
 
+from rma import sentences
 from rma.bench.widgets.code_picker import code_select, options, words
 from rma.bench.widgets.keyboard import focus_in, key_hint
 from rma.i18n import _
@@ -22,10 +23,11 @@ Withdraw = Callable[[int], Awaitable[None]]
 
 
 def finding_text(f: dict[str, Any]) -> str:
+    """section designator: defect → repair, in the reader's language (and punctuation)."""
     if f["nff"]:
         return _("No fault found")
     where = " ".join(x for x in (words(f["section"]), f["designator"]) if x)
-    return f"{where}: {words(f['defect'])} → {words(f['repair'])}"
+    return f"{where}{sentences.words().colon}{words(f['defect'])} → {words(f['repair'])}"
 
 
 def findings_list(card: dict[str, Any], *, can_work: bool, withdraw: Withdraw) -> None:
@@ -108,8 +110,7 @@ def suggestions(card: dict[str, Any], take: Callable[[dict[str, Any]], None]) ->
             with ui.row().classes("items-center gap-3").props(f"data-testid=suggestion data-key={s['key']}"):
                 ui.button(str(s["key"]), on_click=lambda s=s: take(s)).props(
                     f"dense unelevated color=blue-9 data-testid=suggestion-take-{s['key']}").classes("w-8")
-                where = " ".join(x for x in (words(s["section"]), s["designator"]) if x)
-                ui.label(f"{where}: {words(s['defect'])} → {words(s['repair'])}").classes("text-base")
+                ui.label(finding_text({**s, "nff": False})).classes("text-base")
                 ui.label(_("{n} times").format(n=s["count"])).classes("text-slate-500")
 
 

@@ -8,7 +8,7 @@ goes to the scan box instead, so a tag scanned anywhere still opens its card.
 
 from __future__ import annotations
 
-from nicegui import ui
+from nicegui import Client, ui
 
 from rma.ui.banner import SIGNAL_HEAD
 
@@ -84,6 +84,9 @@ def key_hint(keys: tuple[str, ...], what: str) -> None:
         ui.label(what)
 
 
-def focus_in(testid: str) -> None:
-    """Put the cursor into the field marked ``testid`` (a select's input too), once it is drawn."""
-    ui.run_javascript(f"window.rmaBench && window.rmaBench.focusIn({testid!r})")
+def focus_in(testid: str, client: Client | None = None) -> None:
+    """Put the cursor into the field marked ``testid`` (a select's input too), once it is drawn.
+
+    ``client``: the page's client, when the element that asked may be gone (the card was redrawn).
+    """
+    (client or ui.context.client).run_javascript(f"window.rmaBench && window.rmaBench.focusIn({testid!r})")
