@@ -4,7 +4,8 @@
   waived (by the returns ledger: the alert's resolution must come before the move).
 - Every visit the bench decided on (to test, to programming, scrapped, returned unrepaired from
   repair) had at least one finding standing at that moment.
-- No labour session was still running when its visit left the bench.
+- No labour session was still running when its visit left the bench: none runs on a visit no
+  longer in repair, and none ran on after the bench's decision.
 
 Findings are a sealed ledger: ``rma check`` verifies their seals with every other ledger's.
 """
@@ -14,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal_column, or_, select
+from sqlalchemy import exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
-from rma.bench.models import Finding, LabourSession
-from rma.bench.services import DECISION_EVENTS, ON_BENCH, WORKING
+from rma.bench.models import Finding, LabourSession, RepairCard
+from rma.bench.services import DECISION_EVENTS, WORKING
 from rma.core.checks import CLOCK_SLACK, Violation, register_check
 from rma.core.models import ReturnsLedgerEntry, Visit
 from rma.core.states import VisitState
@@ -57,7 +58,8 @@ def check_alerts_before_leaving(uow: UnitOfWork) -> Iterator[Violation]:
 @register_check
 def check_decisions_have_findings(uow: UnitOfWork) -> Iterator[Violation]:
     decision, withdrawal = aliased(ReturnsLedgerEntry), aliased(Finding)
-    withdrawn = (select(withdrawal.id).where(withdrawal.corrects_id == Finding.id, withdrawal.at <= decision.at)
+    withdrawn = (select(withdrawal.id).where(withdrawal.visit_id == Finding.visit_id,  # the visit's index finds it
+                                              withdrawal.corrects_id == Finding.id, withdrawal.at <= decision.at)
                  .correlate_except(withdrawal).exists())
     standing = (select(Finding.id).where(Finding.visit_id == decision.visit_id, Finding.sign > 0,
                                          Finding.at <= _later(uow, decision.at), ~withdrawn)
@@ -74,21 +76,28 @@ def check_decisions_have_findings(uow: UnitOfWork) -> Iterator[Violation]:
 
 @register_check
 def check_labour_closed_when_leaving(uow: UnitOfWork) -> Iterator[Violation]:
-    left = aliased(ReturnsLedgerEntry)
-    q = (select(LabourSession.id, Visit.tag, left.id, left.to_state)
-         .select_from(LabourSession)
-         .join(left, left.visit_id == LabourSession.visit_id)
-         .join(Visit, Visit.id == LabourSession.visit_id)
-         .where(left.from_state.in_(WORKING), left.to_state.not_in(ON_BENCH),
-                left.at >= LabourSession.started_at,
-                or_(LabourSession.ended_at.is_(None),
-                    and_(LabourSession.ended_at.is_not(None), LabourSession.ended_at > _later(uow, left.at))))
-         .order_by(LabourSession.id, left.id))
+    """A session still running on a visit that left the bench (read through the partial index of
+    running sessions), and a session that ran on after the bench decided on its visit."""
+    running = (select(LabourSession.id, Visit.tag, Visit.state)
+               .join(Visit, Visit.id == LabourSession.visit_id)
+               .where(LabourSession.ended_at.is_(None), Visit.state.not_in(WORKING))
+               .order_by(LabourSession.id))
     seen: set[int] = set()
-    for session_id, tag, entry_id, to_state in uow.session.execute(q):
-        if session_id in seen:
-            continue
+    for session_id, tag, state in uow.session.execute(running):
         seen.add(session_id)
         yield Violation("bench_labour_after_leaving", tag,
-                        f"labour session {session_id} on {tag} was still running when the visit left the bench "
-                        f"for {to_state.value} (entry {entry_id})", "returns_ledger", (entry_id,))
+                        f"labour session {session_id} on {tag} is still running although the visit is {state.value}")
+    late = (select(LabourSession.id, Visit.tag, RepairCard.decision, RepairCard.decided_at)
+            .select_from(RepairCard)
+            .join(LabourSession, LabourSession.visit_id == RepairCard.visit_id)
+            .join(Visit, Visit.id == RepairCard.visit_id)
+            .where(RepairCard.decided_at.is_not(None), LabourSession.started_at <= RepairCard.decided_at,
+                   or_(LabourSession.ended_at.is_(None),
+                       LabourSession.ended_at > _later(uow, RepairCard.decided_at)))
+            .order_by(LabourSession.id))
+    for session_id, tag, decision, decided_at in uow.session.execute(late):
+        if session_id in seen:
+            continue
+        yield Violation("bench_labour_after_leaving", tag,
+                        f"labour session {session_id} on {tag} was still running when the bench decided "
+                        f"({decision}, {decided_at.isoformat()})")

@@ -77,10 +77,6 @@ class RepairCard(Base):
     """The repair card of one visit: who has it, the coded complaint, and how the bench decided."""
 
     __tablename__ = "repair_cards"
-    __table_args__ = (
-        # Suggestions: the cards of one model and symptom, then their findings.
-        Index("ix_repair_cards_model_symptom", "model_id", "symptom_code", "visit_id"),
-    )
 
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("product_models.id"))
@@ -105,19 +101,23 @@ class RepairCard(Base):
 class Finding(LedgerRow, Base):
     """A finding on a visit (sign +1), or the withdrawal of one (sign −1, ``corrects_id`` → it).
 
-    No fault found is a finding of its own (``nff``), without section, defect or repair.
+    No fault found is a finding of its own (``nff``), without section, defect or repair. Each row
+    carries the unit's model and the complaint's symptom it was found under, so that what fixed a
+    model's symptom before is counted from one index (a recoded complaint re-files the findings).
     """
 
     __tablename__ = "bench_findings"
     __seal_stream__ = "visit_id"
     __table_args__ = (
-        # A card's findings, and the suggestions' join, read from the index alone.
-        Index("ix_bench_findings_visit", "visit_id", "defect_code", "repair_code", "section_code", "designator",
-              "sign"),
+        # Suggestions: one range of this index per model and symptom, counted without the table.
+        Index("ix_bench_findings_suggest", "model_id", "symptom_code", "defect_code", "repair_code", "section_code",
+              "designator", "sign", "visit_id"),
     )
 
     id: Mapped[intpk]
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("product_models.id"))
+    symptom_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     sign: Mapped[int] = mapped_column(Integer)
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("bench_findings.id"))
     nff: Mapped[bool] = mapped_column(Boolean, default=False)

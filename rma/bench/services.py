@@ -293,13 +293,33 @@ def code_complaint(uow: UnitOfWork, actor: User, key: str, *, condition: str, sy
                               words=c.text_en)
     if (card.condition_code, card.symptom_code, card.complaint_note) == (cond.code, sym.code, note):
         return card
+    refiled = _refile(uow, actor, visit, sym.code) if card.symptom_code not in (None, sym.code) else 0
     card.condition_code, card.symptom_code, card.complaint_note = cond.code, sym.code, note
     _touch(uow, card, visit)
     group = code_lists.find_code(uow, CodeKind.SYMPTOM, sym.parent) if sym.parent else None
     record_visit_event(uow, visit, actor, "complaint_coded", details={
         **_code_details("condition", cond), **_code_details("symptom", sym), **_code_details("group", group),
-        "note": note})
+        "note": note, **({"refiled": refiled} if refiled else {})})
     return card
+
+
+def _copy(f: Finding, actor: User, at: Any, **changes: Any) -> Finding:
+    fields = {"visit_id": f.visit_id, "model_id": f.model_id, "symptom_code": f.symptom_code, "sign": f.sign,
+              "corrects_id": None, "nff": f.nff, "section_code": f.section_code, "designator": f.designator,
+              "defect_code": f.defect_code, "repair_code": f.repair_code, "note": f.note,
+              "technician_id": actor.id, "at": at}
+    return Finding(**{**fields, **changes})
+
+
+def _refile(uow: UnitOfWork, actor: User, visit: Visit, symptom: str) -> int:
+    """A recoded complaint: each standing finding is reversed under the old symptom and recorded again
+    under the new one (the ledger keeps both), so that what was found counts under what it was."""
+    standing = active_findings(uow, visit.id)
+    for f in standing:
+        uow.session.add(_copy(f, actor, uow.now(), sign=-1, corrects_id=f.id))
+        uow.session.add(_copy(f, actor, uow.now(), symptom_code=symptom, technician_id=f.technician_id))
+    uow.session.flush()
+    return len(standing)
 
 
 def finding_dict(f: Finding, words: dict[tuple[CodeKind, str], BenchCode] | None = None) -> dict[str, Any]:
@@ -374,7 +394,8 @@ def add_finding(uow: UnitOfWork, actor: User, key: str, *, section: str | None =
                      == (sec.code, designator, dfc.code, rep.code)), None)
         if same is not None:
             return finding_dict(same, code_words(uow, [same]))
-    finding = Finding(visit_id=visit.id, sign=1, nff=nff, section_code=sec.code if sec else None,
+    finding = Finding(visit_id=visit.id, model_id=card.model_id, symptom_code=card.symptom_code, sign=1, nff=nff,
+                      section_code=sec.code if sec else None,
                       designator=designator if not nff else None, defect_code=dfc.code if dfc else None,
                       repair_code=rep.code if rep else None, note=note, technician_id=actor.id, at=uow.now())
     uow.session.add(finding)
@@ -397,11 +418,7 @@ def withdraw_finding(uow: UnitOfWork, actor: User, key: str, finding_id: int, *,
         raise DomainError("finding_withdrawn", "finding {finding} of {tag} was already withdrawn", finding=finding_id,
                           tag=visit.tag)
     words = code_words(uow, [finding])
-    reversal = Finding(visit_id=visit.id, sign=-1, corrects_id=finding.id, nff=finding.nff,
-                       section_code=finding.section_code, designator=finding.designator,
-                       defect_code=finding.defect_code, repair_code=finding.repair_code, note=reason,
-                       technician_id=actor.id, at=uow.now())
-    uow.session.add(reversal)
+    uow.session.add(_copy(finding, actor, uow.now(), sign=-1, corrects_id=finding.id, note=reason))
     uow.session.flush()
     _touch(uow, card, visit)
     record_visit_event(uow, visit, actor, "finding_withdrawn", details={

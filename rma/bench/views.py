@@ -3,7 +3,7 @@
 Everything is computed where the data is: the queue and the lead's view are a few grouped
 queries over the visits on the bench (a few hundred at most, found by the state index); the
 suggestions are one aggregate over the findings of earlier visits of the same model and
-symptom (``ix_repair_cards_model_symptom``, then the findings' covering index).
+symptom (one range of the findings' ``ix_bench_findings_suggest``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from rma.intake.models import IntakeRecord, VisitAlert
 
 S = VisitState
 QUEUE_STATES = (S.AWAITING_BENCH, S.IN_REPAIR)
-FIXED = (S.PASSED, S.REFURBISHED, S.SHIPPED)  # the repair held at the outgoing test
 SUGGESTIONS = 5
 AGE_BUCKETS = (2, 7)  # days: up to 2, 3 to 7, over 7
 
@@ -100,27 +99,27 @@ def queue(uow: UnitOfWork, *, technician: str | None = None, mine: int | None = 
 
 def suggestions(uow: UnitOfWork, *, model_id: int, symptom: str, visit_id: int | None = None,
                 limit: int = SUGGESTIONS) -> list[dict[str, Any]]:
-    """For this model and symptom: the defect → repair pairs that fixed it most often before.
+    """For this model and symptom: the defect → repair pairs the bench recorded most often before.
 
-    Counted over the findings (withdrawals subtract) of earlier visits whose repair passed the
-    outgoing test; each pair comes with the section and designator it was most often found at.
+    Counted over the findings of the other visits (a withdrawal subtracts what it withdraws) in
+    one range of ``ix_bench_findings_suggest``, never touching the table; each pair comes with the
+    section and designator it was most often found at.
     """
-    f, c, v = Finding.__table__, RepairCard.__table__, Visit.__table__
-    designator = func.coalesce(f.c.designator, literal_column("''"))  # one expression: PostgreSQL groups by it
-    grouped = (
+    f = Finding.__table__
+    grouped = (  # grouped in the index's own order: the aggregate streams, nothing is sorted
         select(f.c.defect_code.label("d"), f.c.repair_code.label("r"), f.c.section_code.label("s"),
-               designator.label("des"), func.sum(f.c.sign).label("n"))
-        .select_from(c.join(f, f.c.visit_id == c.c.visit_id).join(v, v.c.id == c.c.visit_id))
-        .where(c.c.model_id == model_id, c.c.symptom_code == symptom, c.c.visit_id != (visit_id or 0),
-               f.c.defect_code.is_not(None), v.c.state.in_([s.value for s in FIXED]))
-        .group_by(f.c.defect_code, f.c.repair_code, f.c.section_code, designator)
+               f.c.designator.label("des"), func.sum(f.c.sign).label("n"))
+        .where(f.c.model_id == model_id, f.c.symptom_code == symptom, f.c.defect_code.is_not(None),
+               f.c.visit_id != (visit_id or 0))
+        .group_by(f.c.defect_code, f.c.repair_code, f.c.section_code, f.c.designator)
         .having(func.sum(f.c.sign) > 0)
     ).cte("grouped")
+    designator_or_empty = func.coalesce(grouped.c.des, literal_column("''"))  # NULL sorts alike on both databases
     ranked = select(
         grouped.c.d, grouped.c.r, grouped.c.s, grouped.c.des,
         func.sum(grouped.c.n).over(partition_by=(grouped.c.d, grouped.c.r)).label("total"),
         func.row_number().over(partition_by=(grouped.c.d, grouped.c.r),
-                               order_by=(grouped.c.n.desc(), grouped.c.s, grouped.c.des)).label("rank"),
+                               order_by=(grouped.c.n.desc(), grouped.c.s, designator_or_empty)).label("rank"),
     ).cte("ranked")
     rows = uow.session.execute(
         select(ranked.c.d, ranked.c.r, ranked.c.s, ranked.c.des, ranked.c.total).where(ranked.c.rank == 1)

@@ -478,18 +478,43 @@ def test_suggestions_rank_what_fixed_this_model_and_symptom_before(depot):
     _repaired(depot, "HU88100004", {**LCD_LOOSE, "designator": "J4"})  # the same pair, at another connector
     for n in range(5, 7):
         _repaired(depot, f"HU8810000{n}", cap)
-    _repaired(depot, "HU88100007", cap, passed=False)  # not fixed yet: does not count
-    _repaired(depot, "HU88100008", {"section": "MB", "defect": "D01", "repair": "R02"}, symptom="101")  # another symptom
-    withdrawn = _repaired(depot, "HU88100009", cap, passed=False)
+    _repaired(depot, "HU88100007", {"section": "MB", "defect": "D01", "repair": "R02"}, symptom="101")  # another symptom
+    taken_back = to_bench(depot, "HU88100008")
+    coded(depot, taken_back)
+    wrong = act(depot, "tech", services.add_finding, taken_back, **cap)
+    act(depot, "tech", services.withdraw_finding, taken_back, wrong["id"], reason="录错")  # subtracts what it added
     tag = to_bench(depot, "HU88200000")
     coded(depot, tag)
+    act(depot, "tech", services.add_finding, tag, **cap)  # this card's own findings are not a suggestion for it
     with depot.uow(readonly=True) as uow:
         got = views.suggest(uow, tag)
     assert [(s["defect"]["code"], s["repair"]["code"], s["count"]) for s in got] == [("D09", "R08", 4),
                                                                                       ("D08", "R01", 2)]
     assert (got[0]["section"]["code"], got[0]["designator"], got[0]["key"]) == ("LCD", "J3", 1)
     assert got[0]["defect"]["zh"] == "接插件或排线松动"
-    assert withdrawn  # a suggestion is taken into the form by the page; the service just records the finding
+
+
+def test_a_recoded_complaint_refiles_the_findings_under_the_new_symptom(depot):
+    _repaired(depot, "HU88100001", LCD_LOOSE)  # an earlier unit: flickers (202)
+    tag = to_bench(depot, "HU88100002")
+    coded(depot, tag)  # 202
+    act(depot, "tech", services.add_finding, tag, **LCD_LOOSE)
+    act(depot, "tech", services.code_complaint, tag, condition="2", symptom="203")  # lines, not flicker
+    other = to_bench(depot, "HU88100003")
+    act(depot, "tech", services.start_repair, other)
+    act(depot, "tech", services.code_complaint, other, condition="1", symptom="203")
+    with depot.uow(readonly=True) as uow:
+        under_203 = views.suggest(uow, other)
+        model_id = core.find_visit(uow, tag).unit.model_id
+        under_202 = views.suggestions(uow, model_id=model_id, symptom="202", visit_id=core.find_visit(uow, other).id)
+        rows = list(uow.session.scalars(select(Finding).where(
+            Finding.visit_id == core.find_visit(uow, tag).id).order_by(Finding.id)))
+    assert [(s["defect"]["code"], s["count"]) for s in under_203] == [("D09", 1)]  # the recoded card's finding
+    assert [(s["defect"]["code"], s["count"]) for s in under_202] == [("D09", 1)]  # the earlier unit's, still 202
+    assert [(r.sign, r.symptom_code) for r in rows] == [(1, "202"), (-1, "202"), (1, "203")]
+    assert len(card(depot, tag)["findings"]) == 1
+    with depot.uow(readonly=True) as uow:
+        assert core.find_visit(uow, tag).events[-1].details["refiled"] == 1
 
 
 def test_the_leads_view_wip_by_technician_and_state_approvals_and_output(depot):

@@ -166,6 +166,8 @@ def upgrade() -> None:
     op.create_table('bench_findings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('visit_id', sa.Integer(), nullable=False),
+    sa.Column('model_id', sa.Integer(), nullable=False),
+    sa.Column('symptom_code', sa.String(length=16), nullable=True),
     sa.Column('sign', sa.Integer(), nullable=False),
     sa.Column('corrects_id', sa.Integer(), nullable=True),
     sa.Column('nff', sa.Boolean(), nullable=False),
@@ -177,12 +179,14 @@ def upgrade() -> None:
     sa.Column('technician_id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['corrects_id'], ['bench_findings.id'], name=op.f('fk_bench_findings_corrects_id_bench_findings')),
+    sa.ForeignKeyConstraint(['model_id'], ['product_models.id'], name=op.f('fk_bench_findings_model_id_product_models')),
     sa.ForeignKeyConstraint(['technician_id'], ['users.id'], name=op.f('fk_bench_findings_technician_id_users')),
     sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_bench_findings_visit_id_visits')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bench_findings'))
     )
     with op.batch_alter_table('bench_findings', schema=None) as batch_op:
-        batch_op.create_index('ix_bench_findings_visit', ['visit_id', 'defect_code', 'repair_code', 'section_code', 'designator', 'sign'], unique=False)
+        batch_op.create_index('ix_bench_findings_suggest', ['model_id', 'symptom_code', 'defect_code', 'repair_code', 'section_code', 'designator', 'sign', 'visit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bench_findings_visit_id'), ['visit_id'], unique=False)
 
     op.create_table('bench_labour',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -238,7 +242,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('repair_cards', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_repair_cards_decided_at'), ['decided_at'], unique=False)
-        batch_op.create_index('ix_repair_cards_model_symptom', ['model_id', 'symptom_code', 'visit_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_repair_cards_technician_id'), ['technician_id'], unique=False)
 
     op.create_table('bench_requests',
@@ -280,7 +283,6 @@ def downgrade() -> None:
     op.drop_table('bench_requests')
     with op.batch_alter_table('repair_cards', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_repair_cards_technician_id'))
-        batch_op.drop_index('ix_repair_cards_model_symptom')
         batch_op.drop_index(batch_op.f('ix_repair_cards_decided_at'))
 
     op.drop_table('repair_cards')
@@ -294,7 +296,8 @@ def downgrade() -> None:
 
     op.drop_table('bench_labour')
     with op.batch_alter_table('bench_findings', schema=None) as batch_op:
-        batch_op.drop_index('ix_bench_findings_visit')
+        batch_op.drop_index(batch_op.f('ix_bench_findings_visit_id'))
+        batch_op.drop_index('ix_bench_findings_suggest')
 
     op.drop_table('bench_findings')
     op.drop_table('bench_codes')
