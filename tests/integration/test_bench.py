@@ -612,6 +612,11 @@ def test_the_findings_ledger_refuses_update_and_delete_and_an_edit_behind_rmas_b
         with pytest.raises(DBAPIError) as e, depot.engine.begin() as conn:
             conn.execute(text(sql))
         assert "append-only" in str(e.value)
+    with depot.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":  # nor is a row replaced
+            with pytest.raises(DBAPIError) as e, conn.begin():
+                conn.execute(text("INSERT OR REPLACE INTO bench_findings SELECT * FROM bench_findings"))
+            assert "append-only" in str(e.value)
     with depot.engine.begin() as conn:
         postgres = conn.dialect.name == "postgresql"
         conn.execute(text("ALTER TABLE bench_findings DISABLE TRIGGER bench_findings_no_update" if postgres
