@@ -6,8 +6,9 @@ First the demo is loaded through the services (users, catalogue, dealers, reason
 interception plans and its few dozen visits); then the past is written in bulk, the way the
 services would have left it: units, inbound parcels, visits with their intake records,
 every move in the returns ledger (a shipped visit has seven: opened, to the bench, repair
-started, repair done, test started, test passed, shipped), outbound parcels, and the seals
-of every ledger stream. Most visits were shipped back; some were refurbished, scrapped or
+started, repair done, test started, test passed, shipped), outbound parcels, the bench's
+record of every visit it decided on (its repair card with the coded complaint, one or two
+findings, the technician's labour session), and the seals of every ledger stream. Most visits were shipped back; some were refurbished, scrapped or
 returned unrepaired; about one in eight units came back more than once.
 
 Building takes minutes, so the filled database is kept: an SQLite file under
@@ -116,6 +117,32 @@ INTAKE_COLS = ("visit_id", "parcel_id", "reason_code", "warranty", "warranty_unt
                "repeat_of_id", "model_chosen", "accessories")
 ITEM_COLS = ("id", "parcel_id", "unit_id", "visit_id", "added_at")
 LEDGER_COLS = ("id", "visit_id", "at", "actor_id", "event", "from_state", "to_state", "details", "corrects_id")
+CARD_COLS = ("visit_id", "model_id", "technician_id", "assigned_at", "started_at", "condition_code", "symptom_code",
+             "complaint_note", "decision", "decided_at", "decided_by_id", "updated_at", "version")
+FINDING_COLS = ("id", "visit_id", "model_id", "symptom_code", "sign", "corrects_id", "nff", "section_code",
+                "designator", "defect_code", "repair_code", "note", "technician_id", "at")
+LABOUR_COLS = ("id", "visit_id", "technician_id", "started_at", "ended_at", "end_kind")
+BENCH_DECISIONS = {"repair_done": "test", "scrapped": "scrap"}
+
+
+def _bench_cases() -> dict[str, list[tuple]]:
+    """Per model family, the failure modes the bench codes: (condition, symptom, section, designator,
+    defect, repair) — the demo's, so suggestions at scale look like the demo's."""
+    from rma.demo import CASE_CODES, CASES
+
+    return {family: [CASE_CODES[c.fault] for c in cases] for family, cases in CASES.items()}
+
+
+def _findings_of(rng: random.Random, cases: list[tuple], case: tuple, scrapped: bool) -> list[tuple]:
+    """One finding, sometimes two; most are the case's own, some another case's of the family (noise)."""
+    found = [case if rng.random() < 0.85 else rng.choice(cases)]
+    if rng.random() < 0.2:
+        found.append(rng.choice(cases))
+    out = []
+    for c in found:
+        section, designator, defect, repair = c[2:]
+        out.append((section, designator, defect, "R10" if scrapped else repair))
+    return list(dict.fromkeys(out))
 
 JOURNEYS = {  # final state -> the moves after "opened", each (event, from, to)
     "shipped": (("to_bench", "received", "awaiting_bench"), ("repair_started", "awaiting_bench", "in_repair"),
@@ -166,12 +193,13 @@ def build(url: str, visits: int, *, seed: int = 20261130, progress=print) -> dic
     endings = [e for e, _ in ENDINGS]
     ending_weights = [w for _, w in ENDINGS]
     clerk, tech, tester = users["clerk"], users["technician"], users["tester"]
+    bench_cases = _bench_cases()
     counters: dict[tuple[str, str], int] = {}
 
     w = _Writer(url)
-    unit_id, visit_id, parcel_id, item_id, ledger_id = (
+    unit_id, visit_id, parcel_id, item_id, ledger_id, finding_id, labour_id = (
         w.next_id("units"), w.next_id("visits"), w.next_id("parcels"), w.next_id("parcel_items"),
-        w.next_id("returns_ledger"))
+        w.next_id("returns_ledger"), w.next_id("bench_findings"), w.next_id("bench_labour"))
     returning: deque[tuple[datetime, int, str, int, str]] = deque()  # (left at, unit, model, visit, tag): may come back
     t1 = time.perf_counter()
     rows_total = 0
@@ -179,6 +207,7 @@ def build(url: str, visits: int, *, seed: int = 20261130, progress=print) -> dic
     while done < visits:
         n = min(CHUNK, visits - done)
         units, parcels, vrows, intake, items, ledger = [], [], [], [], [], []
+        cards, findings, labour = [], [], []
         parcel_left = 0
         current_parcel = None
         for k in range(n):
@@ -229,8 +258,24 @@ def build(url: str, visits: int, *, seed: int = 20261130, progress=print) -> dic
                 "warranty": "in", "warranty_until": None, "repeat_of": repeat_of[1] if repeat_of else None, "interceptions": [],
                 "accessories": []}), None))
             ledger_id += 1
+            started = None
             for event, from_state, to_state in JOURNEYS[ending]:
                 at += timedelta(hours=rng.uniform(1, 30))
+                if event == "repair_started":
+                    started = at
+                elif event in BENCH_DECISIONS:  # the bench's repair card, findings and labour
+                    family_cases = bench_cases[spec.family]
+                    case = rng.choice(family_cases)
+                    found_at = at - timedelta(minutes=rng.uniform(1, 20))
+                    for section, designator, defect, repair in _findings_of(rng, family_cases, case,
+                                                                            event == "scrapped"):
+                        findings.append((finding_id, visit_id, models[spec.code], case[1], 1, None, False, section,
+                                         designator, defect, repair, None, tech, w.ts(found_at)))
+                        finding_id += 1
+                    labour.append((labour_id, visit_id, tech, w.ts(started), w.ts(at), "decision"))
+                    labour_id += 1
+                    cards.append((visit_id, models[spec.code], tech, w.ts(started), w.ts(started), case[0], case[1],
+                                  None, BENCH_DECISIONS[event], w.ts(at), tech, w.ts(at), 1))
                 actor = {"to_bench": clerk, "test_started": tester, "test_passed": tester, "shipped": clerk}.get(
                     event, tech)
                 details = ({"parcel": f"B{current_parcel:012d}"} if event == "to_bench" else
@@ -259,6 +304,9 @@ def build(url: str, visits: int, *, seed: int = 20261130, progress=print) -> dic
         w.write("intake_records", INTAKE_COLS, intake)
         w.write("parcel_items", ITEM_COLS, items)
         w.write("returns_ledger", LEDGER_COLS, ledger)
+        w.write("repair_cards", CARD_COLS, cards)
+        w.write("bench_findings", FINDING_COLS, findings)
+        w.write("bench_labour", LABOUR_COLS, labour)
         w.commit()
         rows_total += len(ledger)
         done += n
@@ -273,7 +321,7 @@ def build(url: str, visits: int, *, seed: int = 20261130, progress=print) -> dic
             cur.execute("INSERT INTO tag_sequences (prefix, last_number) VALUES (?, ?) ON CONFLICT (prefix) "
                         "DO UPDATE SET last_number = excluded.last_number", (prefix, number))
     if w.pg:
-        for table in ("units", "visits", "parcels", "parcel_items", "returns_ledger"):
+        for table in ("units", "visits", "parcels", "parcel_items", "returns_ledger", "bench_findings", "bench_labour"):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     w.commit()
     w.close()
@@ -282,9 +330,13 @@ def build(url: str, visits: int, *, seed: int = 20261130, progress=print) -> dic
     engine = make_engine(url)
     with engine.begin() as conn:
         seals.reseal(conn, seals.ledger_for("returns_ledger"))
+        seals.reseal(conn, seals.ledger_for("bench_findings"))
     with engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+        if conn.dialect.name == "postgresql":  # as autovacuum leaves a live database: index-only scans work
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+        else:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
     engine.dispose()
     timings["seal"] = time.perf_counter() - t2
     timings["ledger_rows"] = rows_total

@@ -337,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rma.intake.cli import register as register_intake
 
     register_intake(sub)
+    from rma.bench.cli import register as register_bench
+
+    register_bench(sub)
     from rma.test_station.cli import register as register_test_station
 
     register_test_station(sub)

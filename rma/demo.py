@@ -11,9 +11,12 @@ repeat returns and interceptions by itself), every unit that leaves (``ship_unit
 every test: the tester's runs are real runs of the test station's services (``start_run``,
 ``execute_run``) against the fixture simulator on a pty, unpaced, with the simulator's faults
 where a unit fails (and back it goes to the bench) or the fixture's cable comes loose, and
-incoming tests that show the dealer's complaint. The factory's shipment records, for which no
-service takes a unit of work, are written as the units import would write them. The bench's
-steps, whose station is not built yet, move visits through ``core.services.transition``.
+incoming tests that show the dealer's complaint. The bench's steps are its services too: a
+technician takes each unit, codes the complaint, books labour, records findings, marks the
+interception alerts done and decides; human damage is reported with a photo and confirmed by the
+lead, scrap proposed and approved. The factory's shipment records, for which no service takes a
+unit of work, are written as the units import would write them. Stores and programming, whose
+stations are not built yet, move visits through ``core.services.transition``.
 
 The clock is set by hand before each step (the run engine's too, through ``db.with_clock``),
 backdating every row over the last two months of working hours. A fixed random seed makes the
@@ -23,6 +26,7 @@ the test ledger). No label is queued or printed.
 
 from __future__ import annotations
 
+import io
 import random
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
@@ -36,6 +40,8 @@ from sqlalchemy.exc import IntegrityError
 
 from drivers.fixture import SerialFixture
 from drivers.fixture_sim import FixtureSimulator
+from rma.bench import labour, photos
+from rma.bench import services as bench
 from rma.core import catalogue, services
 from rma.core.ledger import record_audit
 from rma.core.models import Customer, ProductModel, Role, Unit, User, Visit
@@ -237,6 +243,47 @@ TEST_FAILURES: dict[str, tuple[_TestFailure, ...]] = {
         _TestFailure("low_rail", "5V滤波电容漏电", "更换滤波电容"),
     ),
 }
+# How the bench codes each failure mode: the complaint (condition, symptom) and the finding
+# (section, designator, defect, repair), keyed by the fault the bench finds.
+CASE_CODES: dict[str, tuple[str, str, str, str | None, str, str]] = {
+    "电源管理IC击穿": ("1", "101", "PWR", "U12", "D03", "R01"),
+    "LCD排线松动": ("5", "202", "LCD", "J3", "D09", "R08"),
+    "触摸屏控制IC损坏": ("1", "301", "TP", "U40", "D08", "R07"),
+    "功放IC左声道输出级损坏": ("1", "402", "AMP", "U30", "D02", "R01"),
+    "eMMC系统分区损坏": ("2", "104", "MEM", "U8", "D07", "R05"),
+    "蓝牙模块虚焊": ("2", "703", "RF", "U22", "D01", "R02"),
+    "CAN收发器损坏": ("1", "701", "CAN", "U15", "D03", "R01"),
+    "视频解码IC虚焊": ("3", "601", "MB", "U18", "D01", "R02"),
+    "按键板FPC排线断裂": ("1", "303", "KEY", "J7", "D10", "R09"),
+    "GPS模块射频前端损坏": ("1", "501", "GNSS", "U10", "D14", "R07"),
+    "TF卡座弹片变形": ("2", "503", "MEM", "J4", "D06", "R09"),
+    "引导程序损坏": ("1", "103", "FW", None, "D07", "R05"),
+    "触摸校准数据丢失": ("2", "302", "TP", None, "D15", "R06"),
+    "后摄接口针脚氧化": ("9", "601", "CON", "J9", "D05", "R09"),
+    "图像传感器损坏": ("1", "602", "CAM", "U1", "D08", "R07"),
+    "超级电容鼓包": ("3", "604", "PWR", "C21", "D13", "R01"),
+    "固件录像参数缺陷": ("2", "603", "FW", None, "D18", "R05"),
+    "WiFi天线焊点脱落": ("2", "704", "RF", "ANT1", "D01", "R02"),
+    "降压电路保险电阻烧断": ("6", "101", "PWR", "R3", "D02", "R01"),
+    "背光驱动IC损坏": ("1", "201", "MB", "U6", "D08", "R01"),
+    "LCD屏内部线路损坏": ("3", "203", "LCD", None, "D04", "R07"),
+    "EEPROM里程数据校验错误": ("1", "801", "MEM", "U9", "D15", "R05"),
+    "MCU程序损坏": ("1", "702", "MCU", "U1", "D07", "R05"),
+    "电源滤波电容漏电": ("1", "105", "PWR", "C14", "D08", "R01"),
+    "连接器端子退针": ("5", "706", "CON", "J1", "D11", "R09"),
+}
+# The findings of a rework, keyed by what the bench finds after the failed test.
+FAILURE_CODES: dict[str, tuple[str, str | None, str, str]] = {
+    "功放左前声道输出电容虚焊": ("AMP", "C215", "D01", "R02"),
+    "5V稳压输出电容失效": ("PWR", "C88", "D08", "R01"),
+    "GPS天线座接触不良": ("CON", "J12", "D09", "R09"),
+    "语音功放输出端虚焊": ("AMP", "U31", "D01", "R02"),
+    "降压电路输出电容失效": ("PWR", "C12", "D08", "R01"),
+    "GPS天线馈线脱焊": ("GNSS", "J2", "D01", "R02"),
+    "3.3V LDO虚焊": ("PWR", "U5", "D01", "R02"),
+    "3.3V稳压芯片损坏": ("PWR", "U3", "D02", "R01"),
+    "5V滤波电容漏电": ("PWR", "C7", "D08", "R01"),
+}
 TEST_STATIONS = ("test-1", "test-2", "test-3")
 INCOMING_TESTS = 0.15  # share of the other units the tester checks on the fixture before the bench
 PROMPT_YES = "yes"  # the tester's answer to the plans' yes/no prompts in the demo
@@ -249,6 +296,21 @@ DAMAGE = (
     ("撞击", "人为损坏：外壳撞击变形，保修失效，经销商不同意付费维修"),
     ("封条破损", "防拆封条破损，已被第三方拆修，不予保修，经销商要求原样退回"),
 )
+# Human damage as the technician reports it: the kind, what the photos show, the finding.
+DAMAGE_FOUND = {
+    "进水": ("water", "主板多处水渍腐蚀，接插件有锈迹", ("MB", None, "D05", "R10")),
+    "撞击": ("impact", "外壳一角撞击变形，屏幕边框开裂", ("HSG", None, "D06", "R10")),
+    "封条破损": ("seal", "防拆封条破损，螺丝有拆卸痕迹，内部有非原厂焊点", ("HSG", None, "D99", "R10")),
+}
+SCRAP_FOUND = {  # a scrap reason, and the finding behind it
+    "主板进水腐蚀严重，维修成本高于新品": ("MB", None, "D05", "R10"),
+    "主板多处烧毁碳化，无维修价值": ("MB", None, "D02", "R10"),
+}
+ALERT_DONE = {  # what the technician writes when the interception's action is done
+    "serial_range": "已更换电源IC U12（新批次），按ECN-2291回写拦截记录",
+    "made_range": "已更换超级电容C21，按ECN-2304回写拦截记录",
+    "firmware": "固件已升级至当前版本，GPS冷启动复测通过，按ECN-2317回写拦截记录",
+}
 OUT_OF_WARRANTY = "超出保修期，经销商不接受维修报价"
 WITHDRAWN = "经销商误寄（车主未申请索赔），要求原样退回"
 REPEATED = "修复后再次出现"
@@ -359,7 +421,7 @@ UNREPAIRED_VARIANTS = ("withdrawn", "damage", "out_of_warranty", "damage")
 # Parcels of several units from one dealer: (units scanned, units on the dealer's delivery note).
 MULTI_UNIT_PARCELS = ((4, 4), (3, 3), (3, 3), (2, 3), (2, 1), (2, 2))  # one short, one over
 EXCHANGE_UNITS = 2  # refurbished units sent to dealers as exchange units
-BENCH_FINDINGS = ("repair_done", "programming_started")  # the steps that say what the bench did
+BENCH_FINDINGS = ("repair_done", "sent_to_programming")  # the steps where the bench records what it found
 # The steps the stores' services carry out (rma.inventory.demo).
 STORES_EVENTS = ("parts_requested", "parts_backordered", "parts_issued", "part_fitted", "refurbished_into_stock")
 
@@ -532,9 +594,7 @@ class _Journeys:
         if case.reproduces or r.random() < INCOMING_TESTS:  # the fixture shows the complaint, or finds nothing
             steps.append(_Step(S.AWAITING_BENCH, Role.TESTER, "incoming_test", self.gap(30, 240),
                                {"station": r.choice(TEST_STATIONS)}, (case.reproduces,) if case.reproduces else ()))
-        return [*steps,
-                _Step(S.IN_REPAIR, Role.TECHNICIAN, "repair_started", self.gap(60, 2400),
-                      {"bench": f"维修台 W-{r.randint(1, 6):02d}"})]
+        return [*steps, _Step(S.IN_REPAIR, Role.TECHNICIAN, "repair_started", self.gap(60, 2400))]
 
     def parts(self, case: _Case) -> list[_Step]:
         """The technician asks for the case's part; the stores issue it from a bin, or backorder a part
@@ -551,15 +611,13 @@ class _Journeys:
                test_fail: bool, test_abort: bool, ending: VisitState) -> list[_Step]:
         r = self.rng
         steps = self.opening(case)
-        found = {"fault": case.fault, "cause": case.cause, "action": case.action}
+        found = {"finding": CASE_CODES[case.fault][2:], "note": case.fault}
         if parts:
             steps += self.parts(case)
             found["part"] = case.part
         if programming:
-            why = {} if case.reflash else {"note": "固件升级至当前版本"}
             steps += [
-                _Step(S.PROGRAMMING, Role.TECHNICIAN, "programming_started", self.gap(30, 600),
-                      {**found, **why, "firmware": spec.firmware, "from_version": spec.old_firmware}),
+                _Step(S.PROGRAMMING, Role.TECHNICIAN, "sent_to_programming", self.gap(30, 600), found),
                 _Step(S.AWAITING_TEST, Role.TECHNICIAN, "programming_done", self.gap(8, 45),
                       {"firmware": spec.firmware, "result": "ok"}),
             ]
@@ -578,7 +636,7 @@ class _Journeys:
             steps += [
                 _Step(S.IN_REPAIR, Role.TESTER, "test_failed", self.gap(15, 60), faults=(failure.simulated,)),
                 _Step(S.AWAITING_TEST, Role.TECHNICIAN, "repair_done", self.gap(60, 900),
-                      {"fault": failure.fault, "cause": "返工", "action": failure.action}),
+                      {"finding": FAILURE_CODES[failure.fault], "note": f"返工：{failure.fault}，{failure.action}"}),
                 _Step(S.IN_TEST, Role.TESTER, "test_started", self.gap(30, 480), dict(station)),
             ]
         steps.append(_Step(S.PASSED, Role.TESTER, "test_passed", self.gap(25, 90)))
@@ -590,13 +648,21 @@ class _Journeys:
 
     def scrap(self, variant: str, case: _Case) -> list[_Step]:
         steps = self.opening(case)
-        if variant == "discontinued":  # the part asked for never comes
-            steps += self.parts(case)[:2]
-            steps.append(_Step(S.SCRAPPED, Role.SUPERVISOR, "scrapped", self.gap(960, 2400),
-                               {"reason": DISCONTINUED, "part": case.part}))
+        if variant == "discontinued":  # the part never comes: the technician proposes scrap, the supervisor approves
+            waiting = self.parts(case)[:2]  # asked for, and backordered (or issued, then found wanting)
+            steps += [
+                *waiting,
+                _Step(waiting[-1].to_state, Role.TECHNICIAN, "scrap_proposed", self.gap(960, 2400),
+                      {"reason": DISCONTINUED, "finding": CASE_CODES[case.fault][2:5] + ("R10",), "note": case.fault}),
+                _Step(S.SCRAPPED, Role.SUPERVISOR, "scrapped", self.gap(30, 480)),
+            ]
         else:
-            steps.append(_Step(S.SCRAPPED, Role.LEAD, "scrapped", self.gap(60, 960),
-                               {"reason": self.rng.choice(SCRAP_REASONS)}))
+            reason = self.rng.choice(SCRAP_REASONS)
+            steps += [
+                _Step(S.IN_REPAIR, Role.TECHNICIAN, "scrap_proposed", self.gap(60, 960),
+                      {"reason": reason, "finding": SCRAP_FOUND[reason], "note": reason}),
+                _Step(S.SCRAPPED, Role.LEAD, "scrapped", self.gap(30, 480)),
+            ]
         return steps
 
     def unrepaired(self, variant: str, case: _Case) -> list[_Step]:
@@ -605,14 +671,21 @@ class _Journeys:
             return [*self.arrival(),
                     _Step(S.RETURNED_UNREPAIRED, Role.CLERK, "returned_unrepaired", self.gap(60, 960),
                           {"reason": WITHDRAWN})]
-        if variant == "damage":
+        if variant == "damage":  # the technician reports it with photos, the lead confirms: out of warranty
             damage, reason = self.rng.choice(DAMAGE)
-            details = {"reason": reason, "damage": damage, "warranty": "void"}
-        else:
-            details = {"reason": OUT_OF_WARRANTY, "warranty": "out"}
-        # The bench finds it; the dealer takes a few days to answer the quote.
+            kind, seen, finding = DAMAGE_FOUND[damage]
+            return [*self.opening(case),
+                    _Step(S.IN_REPAIR, Role.TECHNICIAN, "damage_reported", self.gap(30, 240),
+                          {"damage_kind": kind, "reason": seen, "finding": finding, "note": seen}),
+                    _Step(S.IN_REPAIR, Role.LEAD, "damage_confirmed", self.gap(30, 480)),
+                    # the dealer takes a few days to answer the quote
+                    _Step(S.RETURNED_UNREPAIRED, Role.TECHNICIAN, "returned_unrepaired", self.gap(480, 2400),
+                          {"reason": reason})]
+        # The bench finds the fault; out of warranty, the dealer does not accept the quote.
         return [*self.opening(case),
-                _Step(S.RETURNED_UNREPAIRED, Role.CLERK, "returned_unrepaired", self.gap(480, 2400), details)]
+                _Step(S.RETURNED_UNREPAIRED, Role.TECHNICIAN, "returned_unrepaired", self.gap(480, 2400),
+                      {"reason": OUT_OF_WARRANTY, "finding": CASE_CODES[case.fault][2:5] + ("R10",),
+                       "note": case.fault})]
 
 
 def _truncate(steps: list[_Step], final: VisitState) -> list[_Step]:
@@ -694,6 +767,11 @@ def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
                 ending=final if final in (S.REFURBISHED, S.SHIPPED) else S.REFURBISHED,
             ), final)
         plans.append(_VisitPlan(unit, case, steps))
+    # One unit just started on has human damage the lead has not confirmed yet (the lead's view shows it).
+    fresh = next(p for p in plans if p.final is S.IN_REPAIR and p.steps[-1].event == "repair_started")
+    kind, seen, finding = DAMAGE_FOUND["撞击"]
+    fresh.steps.append(_Step(S.IN_REPAIR, Role.TECHNICIAN, "damage_reported", journeys.gap(30, 240),
+                             {"damage_kind": kind, "reason": seen, "finding": finding, "note": seen}))
     return plans
 
 
@@ -896,13 +974,6 @@ def _intercept(rng: random.Random, latest: list[_VisitPlan]) -> list[_Intercepti
     target(code, lambda u: u.on_record).firmware = spec.old_firmware
     plans.append(_InterceptionPlan(code, action.format(old=spec.old_firmware, new=spec.firmware),
                                    firmware=spec.old_firmware))
-
-    # The bench carries out the plan's action along with its own repair, and says so.
-    for plan in latest + [p.previous for p in latest if p.previous is not None]:
-        for hit in (i for i in plans if i.matches(plan.unit)):
-            step = next((s for s in plan.steps if s.event in BENCH_FINDINGS), None)
-            if step is not None:
-                step.details.setdefault("interceptions", []).append(hit.action)
     return plans
 
 
@@ -1036,6 +1107,103 @@ class _TestStation:
 TEST_STARTS = {"test_started": _TestStation.start, "incoming_test": _TestStation.incoming}
 
 
+def _photo(seed: int, kind: str) -> bytes:
+    """A tablet's photo of the damage (drawn: a board, its marks; the same for the same seed)."""
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    img = Image.new("RGB", (960, 720), (38, 92, 58))  # a green circuit board
+    draw = ImageDraw.Draw(img)
+    for _ in range(40):  # components
+        x, y = rng.randrange(40, 900), rng.randrange(40, 660)
+        draw.rectangle((x, y, x + rng.randrange(12, 60), y + rng.randrange(8, 40)), fill=(20, 20, 24))
+    tint = {"water": (150, 120, 60), "impact": (200, 200, 200), "seal": (180, 40, 40)}.get(kind, (120, 120, 120))
+    for _ in range(12):  # the damage: corrosion stains, cracks, a torn seal
+        x, y, r = rng.randrange(100, 860), rng.randrange(100, 620), rng.randrange(10, 60)
+        draw.ellipse((x - r, y - r, x + r, y + r), outline=tint, width=4)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+class _Bench:
+    """The bench's steps, made by the bench's services as the technician and the lead would make them:
+    the scan that takes a unit, the coded complaint and the labour clock, findings, the interception
+    alerts done, human damage with its photo, scrap proposals and their approval, and the decisions."""
+
+    def __init__(self, uow: UnitOfWork, users: dict[Role, User]) -> None:
+        self.uow, self.users = uow, users
+        self.tech = users[Role.TECHNICIAN]
+        self.photos = 0
+
+    def start(self, v: _VisitPlan, j: int, visit: Visit) -> None:
+        condition, symptom = CASE_CODES[v.case.fault][:2]
+        bench.start_repair(self.uow, self.tech, visit.tag)
+        bench.code_complaint(self.uow, self.tech, visit.tag, condition=condition, symptom=symptom)
+        labour.start(self.uow, self.tech, visit.tag)
+
+    def parts(self, event: str, visit: Visit) -> None:
+        """The labour clock around the stores' steps: waiting for a backordered part is no labour;
+        the clock runs again once the part is issued."""
+        running = labour.running_session(self.uow, self.tech.id)
+        here = running is not None and running.visit_id == visit.id
+        if event == "parts_backordered" and here:
+            labour.end(self.uow, self.tech, visit.tag, kind="pause")
+        elif event == "parts_issued" and not here and visit.state is S.IN_REPAIR:
+            labour.start(self.uow, self.tech, visit.tag)
+
+    def _find(self, step: _Step, visit: Visit) -> None:
+        section, designator, defect, repair = step.details["finding"]
+        bench.add_finding(self.uow, self.tech, visit.tag, section=section, designator=designator, defect=defect,
+                          repair=repair, note=step.details.get("note"))
+
+    def _decide(self, v: _VisitPlan, j: int, visit: Visit, decision: str) -> None:
+        self._find(v.steps[j], visit)
+        for alert in intake.open_alerts(self.uow, visit):
+            bench.mark_alert(self.uow, self.tech, visit.tag, alert["id"], note=ALERT_DONE[alert["kind"]])
+        bench.decide(self.uow, self.tech, visit.tag, decision)
+
+    def to_test(self, v: _VisitPlan, j: int, visit: Visit) -> None:
+        self._decide(v, j, visit, "test")
+
+    def to_programming(self, v: _VisitPlan, j: int, visit: Visit) -> None:
+        self._decide(v, j, visit, "programming")
+
+    def propose_scrap(self, v: _VisitPlan, j: int, visit: Visit) -> None:
+        self._find(v.steps[j], visit)
+        bench.decide(self.uow, self.tech, visit.tag, "scrap", reason=v.steps[j].details["reason"])
+
+    def report_damage(self, v: _VisitPlan, j: int, visit: Visit) -> None:
+        step = v.steps[j]
+        self.photos += 1
+        photos.attach_photo(self.uow, self.tech, visit.tag, filename=f"IMG_{2030 + self.photos}.jpg",
+                            data=_photo(SEED + self.photos, step.details["damage_kind"]), purpose="damage")
+        self._find(step, visit)
+        bench.report_damage(self.uow, self.tech, visit.tag, damage=step.details["damage_kind"],
+                            reason=step.details["reason"])
+
+    def approve(self, v: _VisitPlan, j: int, visit: Visit) -> None:
+        """The lead (or the supervisor) approves what waits: the scrap or the human damage."""
+        (request,) = bench.list_requests(self.uow, pending_only=True, tag=visit.tag)
+        bench.decide_request(self.uow, self.users[v.steps[j].role], request["id"], approve=True)
+
+    def return_unrepaired(self, v: _VisitPlan, j: int, visit: Visit) -> None:
+        step = v.steps[j]
+        if visit.state is S.AWAITING_BENCH:  # the dealer called before the bench started: the clerk sends it back
+            services.transition(self.uow, self.users[step.role], visit, step.to_state, event=step.event,
+                                details=step.details)
+            return
+        if "finding" in step.details:
+            self._find(step, visit)
+        bench.decide(self.uow, self.tech, visit.tag, "return", reason=step.details["reason"])
+
+
+BENCH_STEPS = {"repair_started": _Bench.start, "repair_done": _Bench.to_test,
+               "sent_to_programming": _Bench.to_programming, "scrap_proposed": _Bench.propose_scrap,
+               "scrapped": _Bench.approve, "damage_reported": _Bench.report_damage,
+               "damage_confirmed": _Bench.approve, "returned_unrepaired": _Bench.return_unrepaired}
+
+
 class _Clock:
     """The unit of work's clock, set by hand: every row the demo writes is dated by its step."""
 
@@ -1117,6 +1285,7 @@ def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation) ->
         users[role] = services.add_user(uow, users.get(Role.ADMIN), username=username,
                                         password=_password(username), roles=[role], display_name=display_name)
     admin, supervisor, clerk = users[Role.ADMIN], users[Role.SUPERVISOR], users[Role.CLERK]
+    bench_steps = _Bench(uow, users)
     models: dict[str, ProductModel] = {}
     for spec in MODELS:
         tick()
@@ -1173,11 +1342,20 @@ def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation) ->
         if s.event in TEST_ENDS:
             station.finish(v, j, visits[id(v)])
             return
+        if s.event in BENCH_STEPS:
+            BENCH_STEPS[s.event](bench_steps, v, j, visits[id(v)])
+            if s.to_state is S.RETURNED_UNREPAIRED:
+                ship(v.shipment, v)  # and back it goes, in its own box
+            return
         if s.to_state is S.SHIPPED:
             ship(v.shipment, v)  # closes the passed visit as shipped
             return
         if s.event in STORES_EVENTS:  # through the stores' services
+            if s.event == "parts_backordered":
+                bench_steps.parts(s.event, visits[id(v)])
             stores.step(s.event, visits[id(v)], v.case.part)
+            if s.event == "parts_issued":
+                bench_steps.parts(s.event, visits[id(v)])
             return
         services.transition(uow, users[s.role], visits[id(v)], s.to_state, event=s.event, details=s.details)
         if s.to_state is S.RETURNED_UNREPAIRED:

@@ -1,5 +1,6 @@
 """Imports every area's models so that ``Base.metadata`` knows every table."""
 
+from rma.bench import models as bench_models  # noqa: F401
 from rma.core import models as core_models  # noqa: F401
 from rma.intake import models as intake_models  # noqa: F401
 from rma.test_station import models as test_station_models  # noqa: F401

@@ -35,7 +35,8 @@ from rma.core.states import VisitState
 from rma.i18n import CHINESE, ENGLISH, STATE_LABELS, current_language, translate
 
 # Areas that register their own event sentences: imported before the first sentence is made.
-AREA_MODULES = ("rma.intake.sentences", "rma.test_station.sentences", "rma.inventory.sentences")
+AREA_MODULES = ("rma.intake.sentences", "rma.test_station.sentences", "rma.inventory.sentences",
+                "rma.bench.sentences")
 
 Details = Mapping[str, Any]
 
@@ -394,12 +395,9 @@ def plan_step_names() -> dict[str, str]:
 
 sentence("manual_move", "Moved by hand")(detail_clauses)  # a lead's move, with its reason
 
-# Written by the demo for the bench, stores and programming, which are not built yet: move
-# each to its area's sentences module when the area writes it.
+# Written by the demo for programming, which is not built yet: move each to its area's
+# sentences module when the area writes it.
 for _code, _label in (
-    ("repair_started", "Repair started"),
     ("programming_started", "Programming started"), ("programming_done", "Programming done"),
-    ("repair_done", "Repair done"),
-    ("scrapped", "Scrapped"), ("returned_unrepaired", "Returned unrepaired"),
 ):
     sentence(_code, _label)(detail_clauses)

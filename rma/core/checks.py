@@ -30,7 +30,7 @@ from rma.core.states import INITIAL, TERMINAL, TRANSITIONS, VisitState
 from rma.db import Database, UnitOfWork
 
 # Modules whose import registers an area's checks (each calls ``register_check``).
-AREA_CHECKS = ("rma.test_station.services", "rma.inventory.checks")
+AREA_CHECKS = ("rma.test_station.services", "rma.inventory.checks", "rma.bench.checks")
 LISTED_PER_CODE = 1000  # violations listed per code; all of them are counted
 
 

@@ -240,7 +240,8 @@ def page_setup(title: str) -> None:
         ui.query("body").classes("rma-zh")
 
 
-def _header(user: SessionUser, station: str, current: str | None) -> None:
+def _header(user: SessionUser, station: str, current: str | None,
+            scan_to: Callable[[str], str] | None = None) -> None:
     with ui.header(elevated=True).classes("bg-slate-800 text-white items-center gap-3 px-3 py-2"):
         ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat round dense color=white")
         with ui.link(target="/").classes("no-underline text-white leading-tight"):
@@ -249,7 +250,7 @@ def _header(user: SessionUser, station: str, current: str | None) -> None:
                 ui.label(station).classes("text-xs opacity-70").props("data-testid=station-name")
         with ui.row().classes("grow justify-center items-center gap-2 no-wrap"):
             ui.icon("qr_code_scanner", size="sm").classes("opacity-80")
-            scan_box()
+            scan_box(None if scan_to is None else lambda key: ui.navigate.to(scan_to(key)))
         language_switch()
         with ui.column().classes("gap-0 items-end leading-tight"):
             ui.label(user.display_name).classes("font-medium").props("data-testid=user-name")
@@ -289,9 +290,13 @@ def access_denied() -> None:
             )
 
 
-def protected_page(path: str, *, area: Area | None = None, title: str = "Home") -> Callable:
+def protected_page(path: str, *, area: Area | None = None, title: str = "Home",
+                   scan_to: Callable[[str], str] | None = None) -> Callable:
     """Register ``content(user, **path_params)`` as a page that only a signed-in user reaches,
-    and, when ``area`` is given, whose content only users with a role of that area see."""
+    and, when ``area`` is given, whose content only users with a role of that area see.
+
+    ``scan_to``: where the header's scan box goes with a scan on this page (default: the unit page).
+    """
 
     def decorate(content: Callable[..., Any]) -> Callable[..., Any]:
         params = list(inspect.signature(content).parameters.values())[1:]
@@ -303,7 +308,8 @@ def protected_page(path: str, *, area: Area | None = None, title: str = "Home") 
                 return session
             user, settings = session
             page_setup(title)
-            _header(user, settings.name, area.key if area is not None else HOME if path == "/" else None)
+            _header(user, settings.name, area.key if area is not None else HOME if path == "/" else None,
+                    scan_to if area is None or area.admits(user.roles) else None)
             with ui.column().classes("w-full max-w-7xl mx-auto p-4 gap-4"):
                 if area is not None and not area.admits(user.roles):
                     access_denied()

@@ -7,6 +7,7 @@ from typing import Any
 from nicegui import ui
 
 from rma import sentences
+from rma.bench.widgets.queue_table import card_url
 from rma.core import services
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
@@ -22,6 +23,7 @@ from rma.inventory.widgets.tag_parts import tag_parts_section
 from rma.test_station import services as test_services
 from rma.test_station.pages_common import outcome_badge
 from rma.ui import runtime
+from rma.ui.areas import BENCH
 from rma.ui.frame import SessionUser, protected_page, unit_url
 from rma.ui.home import tag_link, timeline_table
 from rma.ui.widgets import (
@@ -133,6 +135,12 @@ def register() -> None:
              for v in report["visits"]],
             empty=_("No visits yet."), testid="unit-visits",
         )
+
+        if BENCH.admits(user.roles) and report["visits"]:
+            with ui.row().classes("items-center gap-3").props("data-testid=unit-repair-cards"):
+                ui.label(_("Repair cards:")).classes("text-slate-600")
+                for v in reversed(report["visits"]):
+                    ui.link(v["tag"], card_url(v["tag"])).classes("font-mono")
 
         section_title(_("Intake and labels"))
         with ui.column().classes("w-full gap-2").props("data-testid=unit-intake"):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from rma.bench import views as bench_views
 from rma.cli import main
 from rma.core import services
 from rma.core.checks import check_ledgers
@@ -493,8 +494,46 @@ def test_a_unit_failed_its_test_went_back_to_the_bench_and_then_passed(db, demo)
         runs = tests.runs_of_visit(uow, visit.tag)
         outgoing = sorted((r for r in runs if r["kind"] == "outgoing"), key=lambda r: r["attempt"])
         assert "fail" in [r["outcome"] for r in outgoing] and outgoing[-1]["outcome"] == "pass"
-        rework = next(e for e in visit.events if e.event == "repair_done" and e.details.get("cause") == "返工")
-        assert rework.actor.username == "technician"
+        events = [e.event for e in visit.events]
+        after = visit.events[events.index("test_failed"):]
+        rework = next(e for e in after if e.event == "finding_recorded")  # the bench says what it found
+        assert rework.actor.username == "technician" and rework.details["note"].startswith("返工")
+        card = bench_views.card_view(uow, visit.tag)
+        assert card["rework"]["count"] == 1 and len(card["findings"]) == 2
+
+
+def test_every_visit_that_passed_the_bench_has_its_repair_card(db, demo):
+    """Made by the bench's services: the coded complaint, findings, labour, the decision."""
+    with db.uow(readonly=True) as uow:
+        decided = list(uow.session.scalars(select(Visit).join(ReturnsLedgerEntry).where(
+            ReturnsLedgerEntry.event.in_(("repair_done", "sent_to_programming")))).unique())
+        assert len(decided) >= 20
+        for visit in decided:
+            card = bench_views.card_view(uow, visit.tag)
+            assert card["technician"] == "technician" and card["complaint"]["symptom"], visit.tag
+            assert card["findings"] and all(f["defect"] or f["nff"] for f in card["findings"]), visit.tag
+            assert card["decision"]["decision"] in ("test", "programming")
+            assert all(a["status"] == "done" for a in card["alerts"]), visit.tag  # interceptions carried out
+        assert sum(bench_views.card_view(uow, v.tag)["labour"]["total_seconds"] for v in decided) > 3600
+        kinds = {e.details["damage_kind"] for e in uow.session.scalars(select(ReturnsLedgerEntry).where(
+            ReturnsLedgerEntry.event == "damage_confirmed"))}
+        assert kinds and kinds <= {"water", "impact", "seal"}
+        scrapped = list(uow.session.scalars(select(ReturnsLedgerEntry).where(ReturnsLedgerEntry.event == "scrapped")))
+        assert scrapped and all(e.details["requested_by"] == "technician" for e in scrapped)
+
+
+def test_the_bench_queue_suggestions_and_the_leads_view_show_data(db, demo):
+    with db.uow(readonly=True) as uow:
+        queue = bench_views.queue(uow)
+        assert {r["state"] for r in queue} == {"awaiting_bench", "in_repair"}
+        assert any(r["repeat_of"] for r in queue) and any(r["rework"] for r in queue)
+        open_cards = [bench_views.card_view(uow, r["tag"]) for r in queue if r["symptom"]]
+        assert any(c["suggestions"] for c in open_cards)  # a repeat return: what fixed it the first time
+        lead = bench_views.lead_view(uow)
+        assert lead["totals"]["wip"] == len(queue) + 3  # and the three awaiting parts
+        assert [r["kind"] for r in lead["approvals"]] == ["damage"]
+        damaged = services.find_visit(uow, lead["approvals"][0]["tag"])
+        assert bench_views.card_view(uow, damaged.tag)["photos"][0]["purpose"] == "damage"
 
 
 def test_incoming_tests_show_the_complaint_or_nothing_and_move_nothing(db, demo):

@@ -4,6 +4,7 @@ fixture, shipping), read back as people see it: one sentence per event in Englis
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 
@@ -13,6 +14,8 @@ from sqlalchemy import select
 from drivers.fixture import SerialFixture
 from drivers.fixture_sim import FixtureSimulator
 from rma import sentences
+from rma.bench import photos
+from rma.bench import services as bench
 from rma.core import services as core
 from rma.core.states import VisitState
 from rma.i18n import CHINESE, ENGLISH
@@ -25,8 +28,8 @@ from tests.unit.test_sentences import EXAMPLES, readable, written_event_codes
 
 FIRMWARE = "3.2.1"
 ANSWERS = {"display_red": "yes", "harness_id": "TH-0042"}
-DEMO_ONLY = {"repair_started", "parts_requested", "parts_issued", "programming_started", "programming_done",
-             "repair_done", "refurbished_into_stock", "scrapped", "returned_unrepaired"}  # the bench is not built
+DEMO_ONLY = {"parts_requested", "parts_issued", "programming_started", "programming_done",
+             "refurbished_into_stock"}  # stores and programming are not built
 
 
 def act(db, name, work):
@@ -45,6 +48,52 @@ def run(db, tag, url, **kw):
     return services.run_test(db, "tess", tag, port=url, **kw)
 
 
+def bench_day(db, repaired, scrapped, programmed, returned):
+    """The bench's events, each made by its service: taking, assigning, coding, findings and their
+    withdrawal, photos and human damage, waivers, scrap, and every decision."""
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 80, 20)).save(photo, "PNG")
+    for tag in (repaired, scrapped, programmed, returned):
+        act(db, "tech", lambda uow, tech, tag=tag: bench.start_repair(uow, tech, tag))
+        if tag == programmed:  # a waiver asked of the lead, who says no: the technician does it
+            alert = act(db, "tech", lambda uow, tech: intake.open_alerts(uow, core.find_visit(uow, programmed))[0])
+            asked = act(db, "tech", lambda uow, tech: bench.mark_alert(uow, tech, programmed, alert["id"],
+                                                                       note="该机已是新批次", waive=True))
+            act(db, "lead", lambda uow, lead: bench.decide_request(uow, lead, asked["request"], approve=False,
+                                                                   note="仍须更换"))
+        act(db, "tech", lambda uow, tech, tag=tag: bench.code_complaint(uow, tech, tag, condition="1", symptom="101"))
+        act(db, "tech", lambda uow, tech, tag=tag: bench.mark_alert(
+            uow, tech, tag, intake.open_alerts(uow, core.find_visit(uow, tag))[0]["id"], note="已更换CAN收发器"))
+    fault = {"section": "CAN", "designator": "U15", "defect": "D03", "repair": "R01"}
+    wrong = act(db, "tech", lambda uow, tech: bench.add_finding(uow, tech, repaired, **{**fault, "designator": "U16"}))
+    act(db, "tech", lambda uow, tech: bench.withdraw_finding(uow, tech, repaired, wrong["id"], reason="位号录错"))
+    act(db, "tech", lambda uow, tech: bench.add_finding(uow, tech, repaired, **fault))
+    act(db, "tech", lambda uow, tech: photos.attach_photo(uow, tech, repaired, filename="IMG_7.png",
+                                                          data=photo.getvalue(), purpose="damage"))
+    first = act(db, "tech", lambda uow, tech: bench.report_damage(uow, tech, repaired, damage="impact", reason="外壳划伤"))
+    act(db, "lead", lambda uow, lead: bench.decide_request(uow, lead, first["id"], approve=False, note="正常使用痕迹"))
+    again = act(db, "tech", lambda uow, tech: bench.report_damage(uow, tech, repaired, damage="water", reason="主板进水"))
+    act(db, "lead", lambda uow, lead: bench.decide_request(uow, lead, again["id"], approve=True))
+    act(db, "tech", lambda uow, tech: bench.decide(uow, tech, repaired, "test"))
+
+    act(db, "lead", lambda uow, lead: bench.assign(uow, lead, scrapped, None))
+    act(db, "tech", lambda uow, tech: bench.start_repair(uow, tech, scrapped))
+    act(db, "tech", lambda uow, tech: bench.add_finding(uow, tech, scrapped, section="MB", defect="D02", repair="R10"))
+    asked = act(db, "tech", lambda uow, tech: bench.decide(uow, tech, scrapped, "scrap", reason="主板烧毁"))
+    act(db, "lead", lambda uow, lead: bench.decide_request(uow, lead, asked["request"], approve=False, note="先试修"))
+    asked = act(db, "tech", lambda uow, tech: bench.decide(uow, tech, scrapped, "scrap", reason="试修无效"))
+    act(db, "lead", lambda uow, lead: bench.decide_request(uow, lead, asked["request"], approve=True))
+
+    act(db, "lead", lambda uow, lead: bench.assign(uow, lead, programmed, "tech"))
+    act(db, "tech", lambda uow, tech: bench.add_finding(uow, tech, programmed, nff=True, note="未复现"))
+    act(db, "tech", lambda uow, tech: bench.decide(uow, tech, programmed, "programming"))
+
+    act(db, "tech", lambda uow, tech: bench.add_finding(uow, tech, returned, section="PWR", defect="D02", repair="R10"))
+    act(db, "tech", lambda uow, tech: bench.decide(uow, tech, returned, "return", reason="经销商不同意报价"))
+
+
 @pytest.fixture
 def depot(db, rma_env):
     seed_basics(db)
@@ -61,9 +110,11 @@ def test_every_event_and_every_test_row_reads_in_both_languages(depot):
     def receive(uow, clerk):
         parcel, _ = intake.receive_parcel(uow, clerk, courier="SF", waybill="SF1234567890", customer_code="SH-PD01")
         return [intake.receive_unit(uow, clerk, parcel, serial, reason_text="开机无反应", accessories=["harness"]).visit.tag
-                for serial in ("HU88000001", "HU88000002", "HU88000003")]
+                for serial in ("HU88000001", "HU88000002", "HU88000003", "HU88000004", "HU88000005", "HU88000006",
+                               "HU88000007")]
 
-    tag, other, incoming = act(db, "clerk", receive)
+    tag, other, incoming, *benched = act(db, "clerk", receive)
+    act(db, "clerk", lambda uow, clerk: intake.set_return_reason(uow, clerk, other, text="冷车时不开机"))
     act(db, "clerk", lambda uow, clerk: intake.record_accessories(uow, clerk, tag, ["harness", "bracket"]))
     act(db, "clerk", lambda uow, clerk: intake.record_accessories(uow, clerk, incoming, []))
     act(db, "clerk", lambda uow, clerk: intake.set_return_reason(uow, clerk, other, text="冷车时偶发黑屏"))
@@ -79,6 +130,7 @@ def test_every_event_and_every_test_row_reads_in_both_languages(depot):
     act(db, "clerk", lambda uow, clerk: intake.close_parcel(uow, clerk, "SF1234567890"))
     move(db, tag, "in_repair", "awaiting_test")
     move(db, other, "in_repair", "awaiting_test")
+    bench_day(db, *benched)
 
     with FixtureSimulator("head_unit", firmware=FIRMWARE, faults=["low_rail"]) as sim:
         assert run(db, tag, sim.url).outcome.value == "fail"  # a range below its limit
@@ -115,12 +167,13 @@ def test_every_event_and_every_test_row_reads_in_both_languages(depot):
                                                          customer_code="SH-PD01"))
 
     with db.uow(readonly=True) as uow:
-        timeline = [e for key in (tag, other, incoming) for e in core.unit_report(uow, key)["timeline"]]
+        timeline = [e for key in (tag, other, incoming, *benched) for e in core.unit_report(uow, key)["timeline"]]
         look = sentences.lookups(uow, timeline)
         runs = [services.show_run(uow, r["run_id"]) for key in (tag, incoming)
                 for r in services.runs_of_visit(uow, key)]
     written = {e["event"] for e in timeline}
-    assert written == set(written_event_codes()) - DEMO_ONLY, "drive every event the services write"
+    # (alert_done / alert_waived are written under a name the source scan cannot read: driven all the same)
+    assert written - {"alert_done"} == set(written_event_codes()) - DEMO_ONLY, "drive every event the services write"
     assert set(EXAMPLES) >= written
 
     problems = []

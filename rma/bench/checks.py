@@ -1,0 +1,103 @@
+"""The bench's invariants for ``rma check``, each one set-based query returning only what breaks it.
+
+- No visit left the bench for test or programming with an interception alert neither done nor
+  waived (by the returns ledger: the alert's resolution must come before the move).
+- Every visit the bench decided on (to test, to programming, scrapped, returned unrepaired from
+  repair) had at least one finding standing at that moment.
+- No labour session was still running when its visit left the bench: none runs on a visit no
+  longer in repair, and none ran on after the bench's decision.
+
+Findings are a sealed ledger: ``rma check`` verifies their seals with every other ledger's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import exists, func, literal_column, or_, select
+from sqlalchemy.orm import aliased
+
+from rma.bench.models import Finding, LabourSession, RepairCard
+from rma.bench.services import DECISION_EVENTS, WORKING
+from rma.core.checks import CLOCK_SLACK, Violation, register_check
+from rma.core.models import ReturnsLedgerEntry, Visit
+from rma.core.states import VisitState
+from rma.db import UnitOfWork
+from rma.intake.models import VisitAlert
+from rma.intake.services import ALERT_DONE, ALERT_WAIVED
+
+
+def _later(uow: UnitOfWork, at: Any) -> Any:
+    """``at`` plus the clock slack ``rma check`` allows between stations, in the database's own terms."""
+    if uow.session.get_bind().dialect.name == "sqlite":  # naive UTC text: its datetime() compares as text
+        return func.datetime(at, f"+{int(CLOCK_SLACK.total_seconds())} seconds")
+    return at + literal_column(f"interval '{int(CLOCK_SLACK.total_seconds())} seconds'")
+
+
+@register_check
+def check_alerts_before_leaving(uow: UnitOfWork) -> Iterator[Violation]:
+    move, resolved = aliased(ReturnsLedgerEntry), aliased(ReturnsLedgerEntry)
+    q = (select(move.id, Visit.tag, VisitAlert.id, VisitAlert.action, move.to_state)
+         .select_from(VisitAlert)
+         .join(move, move.visit_id == VisitAlert.visit_id)
+         .join(Visit, Visit.id == VisitAlert.visit_id)
+         .where(move.from_state == VisitState.IN_REPAIR,
+                move.to_state.in_((VisitState.PROGRAMMING, VisitState.AWAITING_TEST)),
+                ~exists().where(resolved.visit_id == VisitAlert.visit_id,
+                                resolved.event.in_((ALERT_DONE, ALERT_WAIVED)),
+                                resolved.details["alert"].as_integer() == VisitAlert.id,
+                                resolved.id < move.id))
+         .order_by(move.id))
+    for entry_id, tag, alert_id, action, to_state in uow.session.execute(q):
+        yield Violation("bench_left_with_open_alert", tag,
+                        f"visit {tag} left the bench for {to_state.value} (entry {entry_id}) while its interception "
+                        f"alert {alert_id} ({action}) was neither done nor waived", "returns_ledger", (entry_id,))
+
+
+@register_check
+def check_decisions_have_findings(uow: UnitOfWork) -> Iterator[Violation]:
+    decision, withdrawal = aliased(ReturnsLedgerEntry), aliased(Finding)
+    withdrawn = (select(withdrawal.id).where(withdrawal.visit_id == Finding.visit_id,  # the visit's index finds it
+                                              withdrawal.corrects_id == Finding.id, withdrawal.at <= decision.at)
+                 .correlate_except(withdrawal).exists())
+    standing = (select(Finding.id).where(Finding.visit_id == decision.visit_id, Finding.sign > 0,
+                                         Finding.at <= _later(uow, decision.at), ~withdrawn)
+                .correlate_except(Finding).exists())
+    q = (select(decision.id, Visit.tag, decision.event)
+         .join(Visit, Visit.id == decision.visit_id)
+         .where(decision.event.in_(DECISION_EVENTS), decision.from_state.in_(WORKING), ~standing)
+         .order_by(decision.id))
+    for entry_id, tag, event in uow.session.execute(q):
+        yield Violation("bench_decided_without_finding", tag,
+                        f"visit {tag} was decided ({event}, entry {entry_id}) without any finding", "returns_ledger",
+                        (entry_id,))
+
+
+@register_check
+def check_labour_closed_when_leaving(uow: UnitOfWork) -> Iterator[Violation]:
+    """A session still running on a visit that left the bench (read through the partial index of
+    running sessions), and a session that ran on after the bench decided on its visit."""
+    running = (select(LabourSession.id, Visit.tag, Visit.state)
+               .join(Visit, Visit.id == LabourSession.visit_id)
+               .where(LabourSession.ended_at.is_(None), Visit.state.not_in(WORKING))
+               .order_by(LabourSession.id))
+    seen: set[int] = set()
+    for session_id, tag, state in uow.session.execute(running):
+        seen.add(session_id)
+        yield Violation("bench_labour_after_leaving", tag,
+                        f"labour session {session_id} on {tag} is still running although the visit is {state.value}")
+    late = (select(LabourSession.id, Visit.tag, RepairCard.decision, RepairCard.decided_at)
+            .select_from(RepairCard)
+            .join(LabourSession, LabourSession.visit_id == RepairCard.visit_id)
+            .join(Visit, Visit.id == RepairCard.visit_id)
+            .where(RepairCard.decided_at.is_not(None), LabourSession.started_at <= RepairCard.decided_at,
+                   or_(LabourSession.ended_at.is_(None),
+                       LabourSession.ended_at > _later(uow, RepairCard.decided_at)))
+            .order_by(LabourSession.id))
+    for session_id, tag, decision, decided_at in uow.session.execute(late):
+        if session_id in seen:
+            continue
+        yield Violation("bench_labour_after_leaving", tag,
+                        f"labour session {session_id} on {tag} was still running when the bench decided "
+                        f"({decision}, {decided_at.isoformat()})")

@@ -1,0 +1,1 @@
+"""The bench's screens are put together from these widgets (one module each)."""
