@@ -205,5 +205,10 @@ def attachments_path() -> Path:
     return private_dir(rma_home() / "attachments")
 
 
+def firmware_path() -> Path:
+    """The firmware registry's files, each named by its SHA-256."""
+    return private_dir(rma_home() / "firmware")
+
+
 def ui_storage_path() -> Path:
     return private_dir(rma_home() / "ui-storage")
