@@ -35,7 +35,7 @@ from rma.core.states import VisitState
 from rma.i18n import CHINESE, ENGLISH, STATE_LABELS, current_language, translate
 
 # Areas that register their own event sentences: imported before the first sentence is made.
-AREA_MODULES = ("rma.intake.sentences", "rma.test_station.sentences")
+AREA_MODULES = ("rma.intake.sentences", "rma.test_station.sentences", "rma.programming.sentences")
 
 Details = Mapping[str, Any]
 
@@ -398,7 +398,7 @@ sentence("manual_move", "Moved by hand")(detail_clauses)  # a lead's move, with 
 # each to its area's sentences module when the area writes it.
 for _code, _label in (
     ("repair_started", "Repair started"), ("parts_requested", "Parts requested"), ("parts_issued", "Parts issued"),
-    ("programming_started", "Programming started"), ("programming_done", "Programming done"),
+    ("sent_to_programming", "Sent to programming"),
     ("repair_done", "Repair done"), ("refurbished_into_stock", "Refurbished into stock"),
     ("scrapped", "Scrapped"), ("returned_unrepaired", "Returned unrepaired"),
 ):

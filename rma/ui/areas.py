@@ -30,7 +30,7 @@ TEST_STATION = Area("test", "/test", "Test station", "fact_check", frozenset({Ro
 TEST_LEDGER = Area("test_ledger", "/test/ledger", "Test ledger", "fact_check",
                    frozenset({Role.TESTER, Role.LEAD, Role.SUPERVISOR}))
 PROGRAMMING = Area("programming", "/programming", "IC programming", "memory",
-                   frozenset({Role.TECHNICIAN, Role.LEAD, Role.MATERIALS}))
+                   frozenset({Role.TECHNICIAN, Role.LEAD, Role.MATERIALS, Role.SUPERVISOR}))
 STORES = Area("stores", "/stores", "Stores", "inventory_2", frozenset({Role.MATERIALS}))
 DASHBOARD = Area("dashboard", "/dashboard", "Dashboard", "insights", frozenset({Role.LEAD, Role.SUPERVISOR}))
 ADMIN = Area("admin", "/admin", "Admin", "manage_accounts", frozenset({Role.ADMIN}))

@@ -17,6 +17,7 @@ from rma.intake import services as intake
 from rma.intake.pages_common import alert_lines, repeat_badge, warranty_badge
 from rma.intake.widgets.label_status import reprint_button
 from rma.intake.widgets.reason_form import may_record_reason, reason_form
+from rma.programming.widgets.attempts import unit_programming
 from rma.test_station import services as test_services
 from rma.test_station.pages_common import outcome_badge
 from rma.ui import runtime
@@ -147,6 +148,8 @@ def register() -> None:
              for r in runs],
             empty=_("No test runs yet."), testid="unit-test-runs",
         )
+
+        await unit_programming(report["serial"])
 
         section_title(_("Ledger timeline"))
         timeline_table(report["timeline"], look, testid="unit-timeline")
