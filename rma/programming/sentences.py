@@ -108,7 +108,7 @@ sentence("programming_aborted", "Programming stopped")(_not_done(False))
 # ---------------------------------------------------------------- a row of the programming ledger
 
 def result_word(result: Any, _: Words) -> str:
-    return {"ok": _("programmed and verified"), "failed": _("failed"), "error": _("not finished"),
+    return {"ok": _("programmed and verified"), "failed": _("programming failed"), "error": _("not finished"),
             "aborted": _("stopped"), "abandoned": _("abandoned"), "unfinished": _("in progress or unfinished")
             }.get(str(result), _.value(result))
 
@@ -132,4 +132,4 @@ def attempt_sentence(a: Mapping[str, Any], _: Words) -> str:
         clauses.append(_("chip {chip} in socket {socket}", chip=f"{a.get('chip_name') or ''} {a['chip_id']}".strip(),
                          socket=a.get("socket")))
     clauses.append(_("at station {x}", x=a.get("station")))
-    return _.sentence(versions, clauses)
+    return _.sentence(versions[:1].upper() + versions[1:], clauses)

@@ -117,6 +117,7 @@ ZH: dict[str, str] = {
     "verified by the programmer's SHA-256": "已由烧录器SHA-256校验",
     "image {x}": "镜像 {x}",
     "programmed and verified": "烧录并校验通过",
+    "programming failed": "烧录失败",
     "not finished": "未完成",
     "stopped": "已停止",
     "abandoned": "已放弃",
