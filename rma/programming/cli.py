@@ -167,7 +167,7 @@ def _result_text(r: dict[str, Any]) -> str:
     head = f"attempt {r['attempt_id']} on {r['tag']}: {r['result'].upper()}"
     if r["result"] == "ok":
         rate = f", {r['bytes_per_second']:,} B/s" if r["bytes_per_second"] else ""
-        return (f"{head} — firmware {r['from_version'] or '?'} -> {r['new_version']}, verified "
+        return (f"{head} — firmware {r['old_version'] or r['from_version'] or '?'} -> {r['new_version']}, verified "
                 f"({r['written']:,} bytes in {r['seconds']:.1f} s{rate}); visit now {r['visit_state']}"
                 + (f"; {len(r['alerts_done'])} interception alert(s) done" if r["alerts_done"] else ""))
     why = problem(r["code"], _, expected=r["expected_chip"], actual=r["chip_id"])

@@ -25,16 +25,33 @@ def register() -> None:
     @protected_page(PROGRAMMING.path, area=PROGRAMMING, title="IC programming")
     async def programming_page(user: SessionUser) -> None:
         ui.label(_("IC programming")).classes("text-2xl font-semibold")
-        if user.roles & set(services.PROGRAMMERS):
+        bench = user.roles & set(services.PROGRAMMERS)
+        if bench:
             station, configured = await run.io_bound(toml_port)
-            BenchReflash(user, station, configured).build()
-            section_title(_("Waiting in programming"))
-            queue_table(await runtime.read(services.programming_queue))
-        section_title(_("Firmware registry"))
-        firmware = FirmwareTable(user, lambda: runtime.read(registry.list_images))
-        await firmware.draw()
-        section_title(_("Programming ledger"))
-        attempts_table(await runtime.read(lambda uow: services.list_attempts(uow, services.AttemptFilter(
-            limit=RECENT))), testid="programming-attempts")
-        if Role.MATERIALS in user.roles and not user.roles & set(services.PROGRAMMERS):
-            ui.label(_("IC batch jobs are not built yet.")).classes("text-slate-500 italic")
+            reflash = BenchReflash(user, station, configured, on_done=lambda: below.draw())
+            reflash.build()
+        below = Below(user, bool(bench))
+        await below.draw()
+
+
+class Below:
+    """What follows the reflash: the queue, the firmware registry, the newest attempts; drawn again after each."""
+
+    def __init__(self, user: SessionUser, bench: bool) -> None:
+        self.user, self.bench = user, bench
+        self.area = ui.column().classes("w-full gap-4")
+
+    async def draw(self) -> None:
+        queue = await runtime.read(services.programming_queue) if self.bench else None
+        recent = await runtime.read(lambda uow: services.list_attempts(uow, services.AttemptFilter(limit=RECENT)))
+        self.area.clear()
+        with self.area:
+            if queue is not None:
+                section_title(_("Waiting in programming"))
+                queue_table(queue)
+            section_title(_("Firmware registry"))
+            await FirmwareTable(self.user, lambda: runtime.read(registry.list_images)).draw()
+            section_title(_("Programming ledger"))
+            attempts_table(recent, testid="programming-attempts")
+            if Role.MATERIALS in self.user.roles and not self.bench:
+                ui.label(_("IC batch jobs are not built yet.")).classes("text-slate-500 italic")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nicegui import run, ui
@@ -36,8 +37,10 @@ ESC_JS = """(() => { document.addEventListener('keydown', (e) => {
 class BenchReflash:
     """The reflash part of /programming in one browser tab."""
 
-    def __init__(self, user: SessionUser, station: str, configured: str | None) -> None:
+    def __init__(self, user: SessionUser, station: str, configured: str | None,
+                 on_done: Callable[[], Awaitable[None]]) -> None:
         self.user = user
+        self.on_done = on_done  # the queue and the ledger below are drawn again after each attempt
         self.port = ProgrammerPort(station, configured, on_change=self._focus)
         self.live: LiveReflash | None = None
         self.view: ReflashView | None = None
@@ -135,6 +138,7 @@ class BenchReflash:
                     view.progress(event)
                 elif isinstance(event, services.ReflashResult):
                     view.finished(event)
+                    await self.on_done()
                     return
                 elif isinstance(event, WorkerDied):
                     view.died(event.error)

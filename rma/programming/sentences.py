@@ -116,7 +116,7 @@ def result_word(result: Any, _: Words) -> str:
 def attempt_sentence(a: Mapping[str, Any], _: Words) -> str:
     """One attempt of the programming ledger (``services.list_attempts`` row) as a sentence."""
     result = a.get("result")
-    old = a.get("old_version") or (_("unknown firmware") if a.get("old_sha256") else None)
+    old = a.get("old_version") or (_("unknown") if a.get("old_sha256") else None)
     versions = (_("firmware {old} → {new}", old=old, new=a.get("image_version")) if old
                 else _("firmware {x}", x=a.get("image_version")))
     clauses: list[str | None] = [result_word(result, _)]

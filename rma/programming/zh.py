@@ -122,7 +122,7 @@ ZH: dict[str, str] = {
     "stopped": "已停止",
     "abandoned": "已放弃",
     "in progress or unfinished": "进行中或未完成",
-    "unknown firmware": "未知固件",
+    "unknown": "未知",
     "in {s} s": "用时 {s} 秒",
     "{done} of {size} bytes acknowledged": "已确认 {done}/{size} 字节",
     # --- errors

@@ -105,7 +105,7 @@ def _explained(r: services.ReflashResult) -> tuple[str, list[str]]:
     if r.result.value == "ok":
         rate = f"{r.bytes_per_second / 1000:,.1f}" if r.bytes_per_second else "—"
         lines = [_("Firmware {old} → {new}, verified by the programmer's SHA-256, in {s} s ({rate} kB/s).").format(
-            old=r.from_version or "?", new=r.new_version, s=f"{r.seconds:.1f}", rate=rate),
+            old=r.old_version or r.from_version or _("unknown"), new=r.new_version, s=f"{r.seconds:.1f}", rate=rate),
             _("The unit goes to the test station.")]
         if r.alerts_done:
             lines.append(_("Interception alerts done by the system: {n}").format(n=len(r.alerts_done)))
