@@ -41,7 +41,14 @@ from rma.core.ledger import record_visit_event
 from rma.core.models import Role, Unit, User, Visit
 from rma.core.parse import check_limit, clean_key, clean_text, known_id
 from rma.core.seals import seal_streams
-from rma.core.services import find_open_visit, get_actor, require_role, transition
+from rma.core.services import (
+    find_open_visit,
+    get_actor,
+    normalise_key,
+    require_role,
+    transition,
+    usable_key,
+)
 from rma.core.states import VisitState
 from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
@@ -257,6 +264,8 @@ def prepare(db: Database, actor_name: str, key: str, *, port: str, socket: int =
     with db.uow() as uow:
         actor = get_actor(uow, actor_name)
         require_role(actor, *PROGRAMMERS, action="reflash units")
+        if not usable_key(normalise_key(key)):  # a control character or a lone surrogate names nothing
+            raise DomainError("unknown_unit", "no unit with serial or tag {key!r}", key=(key or "")[:40])
         visit = find_open_visit(uow, key)
         if visit.state is not VisitState.PROGRAMMING:
             raise DomainError("not_in_programming", "visit {tag} is {state}: only a unit in programming is reflashed",
