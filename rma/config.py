@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 import socket
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -391,3 +391,23 @@ def test_the_command_shows_a_live_bar_and_answers_in_json(bench, capsys):
     assert main(["program", "log", "--csv"]) == 0
     assert capsys.readouterr().out.startswith("attempt_id,tag,serial")
     assert main(["program", "log", "--result", "maybe"]) == 1
+
+
+def test_stopped_by_the_operator_the_unit_stays_in_programming(bench):
+    db = bench
+    tag = in_programming(db, "HU88000015")
+    stop = threading.Event()
+
+    def after_two_blocks(event: object) -> None:
+        if isinstance(event, services.ReflashProgress) and event.done >= 2 * 4096:
+            stop.set()  # as Esc on the page does
+
+    with programmer() as sim:
+        r = reflash(db, tag, sim, on_event=after_two_blocks, abort=stop)
+    assert (r.result, r.code, r.first_bad_address) == (AttemptResult.ABORTED, "aborted", r.written)
+    assert 2 * 4096 <= r.written < len(NEW_IMAGE) and visit_state(db, tag) == "programming"
+    last = events(db, tag)[-1]
+    assert last["event"] == "programming_aborted"
+    assert entry_sentence(last, lang="en") == (f"Programming stopped: stopped by the operator; written up to "
+                                               f"0x{r.written:08X}: program it again; firmware {NEW}; "
+                                               f"programming record {r.attempt_id}.")
