@@ -167,14 +167,19 @@ def cmd_check(ctx: Context) -> int:
     report = run_checks(ctx.database())
     data = report.as_dict()
 
+    def listed(kind: str, counts: dict[str, int], found: list) -> list[str]:  # noqa: ANN001
+        total = sum(counts.values())
+        lines = [f"{total} {kind}(s): " + ", ".join(f"{code} {n}" for code, n in sorted(counts.items()))]
+        lines += [f"  [{v.code}] {v.message}" for v in found]
+        if len(found) < total:
+            lines.append(f"  … {total - len(found)} more not listed (see the counts above)")
+        return lines
+
     def text() -> str:
-        if report.ok:
-            return "all ledger invariants hold; every ledger's seals and guards are intact"
-        total = sum(report.counts.values())
-        lines = [f"{total} violation(s): " + ", ".join(f"{code} {n}" for code, n in sorted(report.counts.items()))]
-        lines += [f"  [{v.code}] {v.message}" for v in report.violations]
-        if len(report.violations) < total:
-            lines.append(f"  … {total - len(report.violations)} more not listed (see the counts above)")
+        lines = (["all ledger invariants hold; every ledger's seals and guards are intact"] if report.ok
+                 else listed("violation", report.counts, report.violations))
+        if report.warning_counts:  # listed, but they break nothing
+            lines += listed("warning", report.warning_counts, report.warnings)
         return "\n".join(lines)
 
     ctx.out(data, text)

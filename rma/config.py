@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 import socket
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +203,11 @@ def session_secret() -> str:
 
 def attachments_path() -> Path:
     return private_dir(rma_home() / "attachments")
+
+
+def firmware_path() -> Path:
+    """The firmware registry's files, each named by its SHA-256."""
+    return private_dir(rma_home() / "firmware")
 
 
 def ui_storage_path() -> Path:

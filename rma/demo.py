@@ -14,9 +14,15 @@ where a unit fails (and back it goes to the bench) or the fixture's cable comes 
 incoming tests that show the dealer's complaint. The bench's steps are its services too: a
 technician takes each unit, codes the complaint, books labour, records findings, marks the
 interception alerts done and decides; human damage is reported with a photo and confirmed by the
-lead, scrap proposed and approved. The factory's shipment records, for which no service takes a
-unit of work, are written as the units import would write them. Stores and programming, whose
-stations are not built yet, move visits through ``core.services.transition``.
+lead, scrap proposed and approved. The stores' steps are the stores' services (requisitions,
+issues, backorders, fitted and old parts, refurbished units into stock). The firmware registry
+holds each model's old (retired) and current (released) firmware and a draft, uploaded and
+released through the registry's services; every reflash at the bench is a real attempt of the
+programming services (``reflash_unit``) against the programmer simulator on a pty, unpaced: the
+chip holds the unit's old firmware first, one verify finds a weak flash cell (back to the bench,
+then programmed), and a reflash leaves the firmware of the NAV-520 interception plan behind and
+clears its alert by itself. The factory's shipment records, for which no service takes a unit of
+work, are written as the units import would write them.
 
 The clock is set by hand before each step (the run engine's too, through ``db.with_clock``),
 backdating every row over the last two months of working hours. A fixed random seed makes the
@@ -40,6 +46,7 @@ from sqlalchemy.exc import IntegrityError
 
 from drivers.fixture import SerialFixture
 from drivers.fixture_sim import FixtureSimulator
+from drivers.programmer_sim import ProgrammerSimulator
 from rma.bench import labour, photos
 from rma.bench import services as bench
 from rma.core import catalogue, services
@@ -52,6 +59,9 @@ from rma.intake import services as intake
 from rma.intake.models import Interception, Parcel, ReasonCode
 from rma.inventory.demo import StoresDemo
 from rma.inventory.demo_parts import ON_DEMAND
+from rma.programming import registry
+from rma.programming import services as programming
+from rma.programming.models import AttemptResult
 from rma.test_station import services as tests
 from rma.test_station.models import Outcome, TestRun, Verdict
 from rma.test_station.plans import Step
@@ -285,6 +295,16 @@ FAILURE_CODES: dict[str, tuple[str, str | None, str, str]] = {
     "5V滤波电容漏电": ("PWR", "C7", "D08", "R01"),
 }
 TEST_STATIONS = ("test-1", "test-2", "test-3")
+
+# The firmware registry: each model's old and current firmware (the old one retired once the current
+# one is out), and a draft the lead has not released yet. Images are small, so the demo stays fast;
+# an ECU's is for its MCU's flash, the others' for an SPI flash.
+FLASH, MCU = ("W25Q16", "EF4015", 64), ("STM32F103CB", "0410", 32)  # memory, chip ID, image KiB
+RELEASE_NOTES = {"NAV-520": "修复冷启动定位偶发失败（ECN-2317）", "DC-220": "修正录像参数，TF卡兼容性改进"}
+DRAFT_FIRMWARE = ("HU-8800", "3.3.0-rc1", "新增无线CarPlay（试产验证中）")
+PROGRAMMING_STATIONS = ("bench-1", "bench-2")
+WEAK_FLASH = "verify_mismatch_at=0x1F3A@3"  # the programmer simulator's socket 3 holds a flash with a weak cell
+PROGRAMMER_SOCKETS = {1: "W25Q16", 2: "W25Q16", 3: "W25Q16", 4: "STM32F103CB"}
 INCOMING_TESTS = 0.15  # share of the other units the tester checks on the fixture before the bench
 PROMPT_YES = "yes"  # the tester's answer to the plans' yes/no prompts in the demo
 TEST_ENDS = ("test_passed", "test_failed", "test_aborted")  # the run started at the step before is carried out
@@ -424,6 +444,7 @@ EXCHANGE_UNITS = 2  # refurbished units sent to dealers as exchange units
 BENCH_FINDINGS = ("repair_done", "sent_to_programming")  # the steps where the bench records what it found
 # The steps the stores' services carry out (rma.inventory.demo).
 STORES_EVENTS = ("parts_requested", "parts_backordered", "parts_issued", "part_fitted", "refurbished_into_stock")
+REFLASHES = ("programming_done", "programming_failed")  # the bench's reflash, through the programming services
 
 
 @dataclass
@@ -608,7 +629,7 @@ class _Journeys:
         return [*steps, _Step(S.IN_REPAIR, Role.TECHNICIAN, "part_fitted", self.gap(20, 180))]
 
     def repair(self, spec: _ModelSpec, case: _Case, *, parts: bool, programming: bool,
-               test_fail: bool, test_abort: bool, ending: VisitState) -> list[_Step]:
+               test_fail: bool, test_abort: bool, ending: VisitState, reflash_fail: bool = False) -> list[_Step]:
         r = self.rng
         steps = self.opening(case)
         found = {"finding": CASE_CODES[case.fault][2:], "note": case.fault}
@@ -616,11 +637,17 @@ class _Journeys:
             steps += self.parts(case)
             found["part"] = case.part
         if programming:
-            steps += [
-                _Step(S.PROGRAMMING, Role.TECHNICIAN, "sent_to_programming", self.gap(30, 600), found),
-                _Step(S.AWAITING_TEST, Role.TECHNICIAN, "programming_done", self.gap(8, 45),
-                      {"firmware": spec.firmware, "result": "ok"}),
-            ]
+            why = {} if case.reflash else {"note": "固件升级至当前版本"}
+            steps.append(_Step(S.PROGRAMMING, Role.TECHNICIAN, "sent_to_programming", self.gap(30, 600),
+                               {**found, **why}))
+            if reflash_fail:  # the verify finds a weak cell of the flash: back to the bench, then again
+                # (fixed gaps: the random draws of every other visit stay as they were)
+                steps += [
+                    _Step(S.IN_REPAIR, Role.TECHNICIAN, "programming_failed", 25, faults=(WEAK_FLASH,)),
+                    _Step(S.PROGRAMMING, Role.TECHNICIAN, "sent_to_programming", 140,
+                          {"finding": ("MEM", "U8", "D08", "R07"), "note": "SPI Flash芯片局部坏块，更换后重新烧录"}),
+                ]
+            steps.append(_Step(S.AWAITING_TEST, Role.TECHNICIAN, "programming_done", self.gap(8, 45)))
         else:
             steps.append(_Step(S.AWAITING_TEST, Role.TECHNICIAN, "repair_done", self.gap(30, 600), found))
         station = {"station": r.choice(TEST_STATIONS)}
@@ -738,6 +765,7 @@ def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
     plans: list[_VisitPlan] = []
     failed_once = aborted_once = False  # at least one repaired unit fails its test and goes back to the
     # bench, then passes; at least one run errs (the fixture's cable) and is run again
+    reflash_failed = False  # and one reflash fails its verify before it succeeds
     for unit in units:
         final = S.AWAITING_TEST if id(unit) in waiting else next(others)
         cases = CASES[unit.spec.family]
@@ -759,12 +787,14 @@ def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
             failed_once |= test_fail and final in (S.PASSED, S.REFURBISHED, S.SHIPPED)
             test_abort = rng.random() < 0.08 or (final is S.SHIPPED and not aborted_once)
             aborted_once |= test_abort and final in (S.PASSED, S.REFURBISHED, S.SHIPPED)
+            parts = final is S.AWAITING_PARTS or (case.part is not None and rng.random() < 0.6)
+            programming = final is S.PROGRAMMING or case.reflash or rng.random() < 0.2
+            reflash_fail = (programming and not reflash_failed and unit.spec.family != "ecu"
+                            and final in (S.PASSED, S.REFURBISHED, S.SHIPPED))
+            reflash_failed |= reflash_fail
             steps = _truncate(journeys.repair(
-                unit.spec, case,
-                parts=final is S.AWAITING_PARTS or (case.part is not None and rng.random() < 0.6),
-                programming=final is S.PROGRAMMING or case.reflash or rng.random() < 0.2,
-                test_fail=test_fail, test_abort=test_abort,
-                ending=final if final in (S.REFURBISHED, S.SHIPPED) else S.REFURBISHED,
+                unit.spec, case, parts=parts, programming=programming, test_fail=test_fail, test_abort=test_abort,
+                ending=final if final in (S.REFURBISHED, S.SHIPPED) else S.REFURBISHED, reflash_fail=reflash_fail,
             ), final)
         plans.append(_VisitPlan(unit, case, steps))
     # One unit just started on has human damage the lead has not confirmed yet (the lead's view shows it).
@@ -955,9 +985,10 @@ def _ship(rng: random.Random, hours: _WorkingTime, parcels: list[_ParcelPlan], l
 def _intercept(rng: random.Random, latest: list[_VisitPlan]) -> list[_InterceptionPlan]:
     """The supervisor's interception plans, drawn around units that do come back."""
 
-    def target(code: str, ok: Callable[[_UnitPlan], bool] = lambda u: True) -> _UnitPlan:
+    def target(code: str, ok: Callable[[_UnitPlan], bool] = lambda u: True,
+               prefer: tuple[str, ...] = BENCH_FINDINGS) -> _UnitPlan:
         plans = [p for p in latest if p.unit.spec.code == code and ok(p.unit)]
-        benched = [p for p in plans if any(s.event in BENCH_FINDINGS for s in p.steps)]
+        benched = [p for p in plans if any(s.event in prefer for s in p.steps)]
         return rng.choice(benched or plans).unit
 
     code, action = SERIAL_PLAN
@@ -971,7 +1002,8 @@ def _intercept(rng: random.Random, latest: list[_VisitPlan]) -> list[_Intercepti
                                    made_to=made + timedelta(rng.randint(5, 20))))
     code, action = FIRMWARE_PLAN
     spec = SPECS[code]
-    target(code, lambda u: u.on_record).firmware = spec.old_firmware
+    # a unit that is reflashed: the reflash leaves the firmware behind and clears the alert by itself
+    target(code, lambda u: u.on_record, ("programming_done",)).firmware = spec.old_firmware
     plans.append(_InterceptionPlan(code, action.format(old=spec.old_firmware, new=spec.firmware),
                                    firmware=spec.old_firmware))
     return plans
@@ -1204,6 +1236,82 @@ BENCH_STEPS = {"repair_started": _Bench.start, "repair_done": _Bench.to_test,
                "damage_confirmed": _Bench.approve, "returned_unrepaired": _Bench.return_unrepaired}
 
 
+def _memory(spec: _ModelSpec) -> tuple[str, str, int]:
+    return MCU if spec.family == "ecu" else FLASH
+
+
+def firmware_image(code: str, version: str) -> bytes:
+    """The demo's image of a model's firmware version: the same bytes every time."""
+    return random.Random(f"{code} {version}").randbytes(_memory(SPECS[code])[2] * 1024)
+
+
+def _firmware_registry(uow: UnitOfWork, engineer: User, lead: User, tick: Callable[[], None]) -> None:
+    """The engineer uploads each model's firmware; the lead releases it and retires what it replaces."""
+    for spec in MODELS:
+        memory, chip_id, _kib = _memory(spec)
+        ids = []
+        for version, notes in ((spec.old_firmware, "量产版本"),
+                               (spec.firmware, RELEASE_NOTES.get(spec.code, "稳定性改进"))):
+            tick()
+            image = registry.add_image(uow, engineer, data=firmware_image(spec.code, version),
+                                       filename=f"{spec.code}_{version}.bin", version=version, models=[spec.code],
+                                       memory=memory, chip_id=chip_id, notes=notes)
+            tick()
+            registry.release_image(uow, lead, str(image.id))
+            ids.append(image.id)
+        tick()
+        registry.retire_image(uow, lead, str(ids[0]), reason=f"已由 {spec.firmware} 取代")
+    code, version, notes = DRAFT_FIRMWARE
+    memory, chip_id, _kib = _memory(SPECS[code])
+    tick()
+    registry.add_image(uow, engineer, data=firmware_image(code, version), filename=f"{code}_{version}.bin",
+                       version=version, models=[code], memory=memory, chip_id=chip_id, notes=notes)
+
+
+class _Reflash:
+    """The bench's reflashes: the programming services (``reflash_unit``) against the programmer
+    simulator on a pty, unpaced, as the technician runs them; each chip holds the unit's old
+    firmware first. Like the tester's runs, they commit as they go, dated by the demo's clock."""
+
+    def __init__(self, station: _TestStation) -> None:
+        self.station = station
+        self.technician = next(username for username, _name, role in USERS if role is Role.TECHNICIAN)
+        self.sim: ProgrammerSimulator | None = None
+        self.count = 0
+
+    def reflash(self, v: _VisitPlan, j: int, visit: Visit) -> None:
+        step, spec = v.steps[j], v.unit.spec
+        if self.sim is None:
+            self.sim = ProgrammerSimulator(PROGRAMMER_SOCKETS, faults=[WEAK_FLASH], pace=False)
+        socket = 4 if spec.family == "ecu" else 3 if step.faults else 1 + self.count % 2
+        self.count += 1
+        firmware = visit.unit.firmware_version
+        known = firmware in (spec.old_firmware, spec.firmware)
+        self.sim.load(socket, firmware_image(spec.code, firmware) if known else
+                      random.Random(visit.unit.serial).randbytes(_memory(spec)[2] * 1024))
+        clock = self.station.clock
+        span = self.station._span(v.minutes[j - 1], v.times[j - 1], v.minutes[j], v.times[j])
+
+        def tick(event: object) -> None:  # the clock moves with the blocks, to the step's time at the verify
+            if isinstance(event, programming.ReflashProgress):
+                clock.at = span(0.6 + 0.35 * event.done / event.total if event.phase == "write" else 1.0)
+
+        clock.at = span(0.6)
+        with self.station._engine(visit) as tag:
+            result = programming.reflash_unit(self.station.db, self.technician, tag, port=self.sim.url,
+                                              socket=socket, station=PROGRAMMING_STATIONS[self.count % 2],
+                                              on_event=tick)
+        expected = AttemptResult.FAILED if step.faults else AttemptResult.OK
+        if result.result is not expected or not result.durable:
+            raise RuntimeError(f"the demo's reflash of {tag} ended {result.result.value} ({result.reason}), "
+                               f"not {expected.value}")
+
+    def close(self) -> None:
+        if self.sim is not None:
+            self.sim.close()
+            self.sim = None
+
+
 class _Clock:
     """The unit of work's clock, set by hand: every row the demo writes is dated by its step."""
 
@@ -1251,10 +1359,12 @@ def load_demo(db: Database, *, today: date | None = None) -> DemoResult:
             if _demo_present(uow):
                 return _result(uow, created=False)
             station = _TestStation(uow, db.with_clock(clock), clock, demo.hours)
+            reflasher = _Reflash(station)
             try:
-                _load(uow, clock, demo, station)
+                _load(uow, clock, demo, station, reflasher)
             finally:
                 station.close()
+                reflasher.close()
             return _result(uow, created=True)
     except Exception as exc:
         if station is not None and station.committed:
@@ -1269,7 +1379,7 @@ def load_demo(db: Database, *, today: date | None = None) -> DemoResult:
         raise
 
 
-def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation) -> None:
+def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation, reflasher: _Reflash) -> None:
     # The department set rma up the day before its store opened, a little over a year ago.
     users: dict[Role, User] = {}
     stores = StoresDemo(uow, clock, users, demo.today)
@@ -1291,7 +1401,8 @@ def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation) ->
         tick()
         models[spec.code] = catalogue.add_model(
             uow, admin, code=spec.code, name=spec.name, family=spec.family, serial_pattern=spec.serial_pattern,
-            warranty_months=spec.warranty_months, firmware_version=spec.firmware, accessories=list(spec.accessories),
+            warranty_months=spec.warranty_months, firmware_version=spec.old_firmware,
+            accessories=list(spec.accessories),
         )
     customers: dict[str, Customer] = {}
     for code, name, region, contact in CUSTOMERS:
@@ -1301,6 +1412,8 @@ def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation) ->
         tick()
         intake.add_reason(uow, supervisor, code, text)
     stores.open_store()
+    tick()
+    _firmware_registry(uow, supervisor, users[Role.LEAD], tick)
     tick()
     _factory_records(uow, supervisor, demo, models, customers)
     for plan in demo.interceptions:
@@ -1346,6 +1459,9 @@ def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation) ->
             BENCH_STEPS[s.event](bench_steps, v, j, visits[id(v)])
             if s.to_state is S.RETURNED_UNREPAIRED:
                 ship(v.shipment, v)  # and back it goes, in its own box
+            return
+        if s.event in REFLASHES:
+            reflasher.reflash(v, j, visits[id(v)])
             return
         if s.to_state is S.SHIPPED:
             ship(v.shipment, v)  # closes the passed visit as shipped

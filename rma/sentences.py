@@ -36,7 +36,7 @@ from rma.i18n import CHINESE, ENGLISH, STATE_LABELS, current_language, translate
 
 # Areas that register their own event sentences: imported before the first sentence is made.
 AREA_MODULES = ("rma.intake.sentences", "rma.test_station.sentences", "rma.inventory.sentences",
-                "rma.bench.sentences")
+                "rma.bench.sentences", "rma.programming.sentences")
 
 Details = Mapping[str, Any]
 
@@ -391,13 +391,7 @@ def plan_step_names() -> dict[str, str]:
         return {}
 
 
-# ---------------------------------------------------------------- core, and the areas still to come
+# ---------------------------------------------------------------- core
 
 sentence("manual_move", "Moved by hand")(detail_clauses)  # a lead's move, with its reason
 
-# Written by the demo for programming, which is not built yet: move each to its area's
-# sentences module when the area writes it.
-for _code, _label in (
-    ("programming_started", "Programming started"), ("programming_done", "Programming done"),
-):
-    sentence(_code, _label)(detail_clauses)

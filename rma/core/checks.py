@@ -30,7 +30,8 @@ from rma.core.states import INITIAL, TERMINAL, TRANSITIONS, VisitState
 from rma.db import Database, UnitOfWork
 
 # Modules whose import registers an area's checks (each calls ``register_check``).
-AREA_CHECKS = ("rma.test_station.services", "rma.inventory.checks", "rma.bench.checks")
+AREA_CHECKS = ("rma.test_station.services", "rma.inventory.checks", "rma.bench.checks",
+               "rma.programming.checks")
 LISTED_PER_CODE = 1000  # violations listed per code; all of them are counted
 
 
@@ -41,6 +42,9 @@ class Violation:
     message: str
     ledger: str | None = None
     rows: tuple[Any, ...] = ()  # keys of the ledger rows that break it
+    # A warning is listed but breaks nothing (``rma check`` still exits 0): e.g. an attempt its
+    # station never finished, which the ledger shows as it is.
+    warning: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "subject": self.subject, "message": self.message, "ledger": self.ledger,
@@ -338,6 +342,8 @@ register_check(check_visits)
 class CheckReport:
     violations: list[Violation] = field(default_factory=list)  # at most LISTED_PER_CODE per code
     counts: dict[str, int] = field(default_factory=dict)  # every violation, by code
+    warnings: list[Violation] = field(default_factory=list)  # listed, never failing the check
+    warning_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -345,14 +351,18 @@ class CheckReport:
 
     def add(self, found: Iterable[Violation], listed: int) -> None:
         for violation in found:
-            n = self.counts.get(violation.code, 0)
-            self.counts[violation.code] = n + 1
+            counts, kept = ((self.warning_counts, self.warnings) if violation.warning
+                            else (self.counts, self.violations))
+            n = counts.get(violation.code, 0)
+            counts[violation.code] = n + 1
             if n < listed:
-                self.violations.append(violation)
+                kept.append(violation)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "counts": dict(sorted(self.counts.items())),
-                "violations": [v.as_dict() for v in self.violations]}
+                "violations": [v.as_dict() for v in self.violations],
+                "warning_counts": dict(sorted(self.warning_counts.items())),
+                "warnings": [v.as_dict() for v in self.warnings]}
 
 
 def _consistent(uow: UnitOfWork) -> UnitOfWork:
@@ -395,13 +405,16 @@ def run_checks(db: Database, *, listed: int = LISTED_PER_CODE, workers: int = 2)
             r = future.result()
             for code, n in r.counts.items():
                 total.counts[code] = total.counts.get(code, 0) + n
+            for code, n in r.warning_counts.items():
+                total.warning_counts[code] = total.warning_counts.get(code, 0) + n
             total.violations.extend(r.violations)
+            total.warnings.extend(r.warnings)
     return total
 
 
-def check_ledgers(uow: UnitOfWork) -> list[Violation]:
-    """Every check in one unit of work (tests and callers holding a unit of work)."""
+def check_ledgers(uow: UnitOfWork, *, warnings: bool = False) -> list[Violation]:
+    """Every check in one unit of work (tests and callers holding a unit of work); warnings only if asked."""
     out: list[Violation] = list(check_returns_ledger(uow))
     for check in _all_checks():
         out.extend(check(uow))
-    return out
+    return [v for v in out if warnings or not v.warning]

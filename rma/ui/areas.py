@@ -30,7 +30,7 @@ TEST_STATION = Area("test", "/test", "Test station", "fact_check", frozenset({Ro
 TEST_LEDGER = Area("test_ledger", "/test/ledger", "Test ledger", "fact_check",
                    frozenset({Role.TESTER, Role.LEAD, Role.SUPERVISOR}))
 PROGRAMMING = Area("programming", "/programming", "IC programming", "memory",
-                   frozenset({Role.TECHNICIAN, Role.LEAD, Role.MATERIALS}))
+                   frozenset({Role.TECHNICIAN, Role.LEAD, Role.MATERIALS, Role.SUPERVISOR}))
 # The lead and the supervisor read the statement and approve count variances.
 STORES = Area("stores", "/stores", "Stores", "inventory_2", frozenset({Role.MATERIALS, Role.LEAD, Role.SUPERVISOR}))
 DASHBOARD = Area("dashboard", "/dashboard", "Dashboard", "insights", frozenset({Role.LEAD, Role.SUPERVISOR}))

@@ -20,6 +20,7 @@ from rma.intake.widgets.label_status import reprint_button
 from rma.intake.widgets.reason_form import may_record_reason, reason_form
 from rma.inventory import services as stores
 from rma.inventory.widgets.tag_parts import tag_parts_section
+from rma.programming.widgets.attempts import unit_programming
 from rma.test_station import services as test_services
 from rma.test_station.pages_common import outcome_badge
 from rma.ui import runtime
@@ -165,6 +166,8 @@ def register() -> None:
                 tag_parts_section(parts)
             if not any(p["parts"] for p in report["parts"]):
                 ui.label(_("No parts requested or issued for this unit.")).classes("text-slate-500 italic")
+
+        await unit_programming(report["serial"])
 
         section_title(_("Ledger timeline"))
         timeline_table(report["timeline"], look, testid="unit-timeline")

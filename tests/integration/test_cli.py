@@ -72,7 +72,7 @@ def test_visit_move_roles_and_table(rma, db, monkeypatch):
     code, out, _ = rma("visit", "move", tag, "--to", "awaiting_bench", "--reason", "sorted", "--json")
     assert code == 0 and json.loads(out)["to_state"] == "awaiting_bench"
     code, out, _ = rma("check", "--json")
-    assert code == 0 and json.loads(out) == {"ok": True, "counts": {}, "violations": []}
+    assert code == 0 and json.loads(out) == {"ok": True, "counts": {}, "violations": [], "warning_counts": {}, "warnings": []}
 
 
 def test_check_exits_1_with_violations(rma, db):

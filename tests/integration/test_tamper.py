@@ -92,7 +92,7 @@ def test_a_ledger_written_through_rma_is_sealed_and_checks_clean(depot, capsys):
     assert codes(depot) == []
     assert main(["check", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report == {"ok": True, "counts": {}, "violations": []}
+    assert report == {"ok": True, "counts": {}, "violations": [], "warning_counts": {}, "warnings": []}
 
 
 # ---------------------------------------------------------------- SQLite

@@ -1,0 +1,1 @@
+"""The programming pages' parts: the programmer port, a reflash on screen, the firmware table, a unit's attempts."""
