@@ -12,8 +12,13 @@ invariants at the same time (two connections: the 2 cores of a station PC both w
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
+import os
+import queue
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -372,13 +377,24 @@ def _consistent(uow: UnitOfWork) -> UnitOfWork:
     return uow
 
 
-def _run_group(db: Database, work: list[Callable[[UnitOfWork], Iterable[Violation]]], listed: int) -> CheckReport:
+def _run_group(db: Database, work: "queue.SimpleQueue[Callable[[UnitOfWork], Iterable[Violation]]]",
+               listed: int) -> CheckReport:
+    """One worker: takes the next piece of work until none is left (so a slow piece on one worker
+    does not leave the other idle), all in one consistent read."""
     report = CheckReport()
+    timings = os.environ.get("RMA_CHECK_TIMINGS")
     with db.uow(readonly=True) as uow:
         _consistent(uow)
-        for check in work:
+        while True:
+            try:
+                check = work.get_nowait()
+            except queue.Empty:
+                return report
+            started = time.perf_counter()
             report.add(check(uow), listed)
-    return report
+            if timings:
+                name = getattr(check, "__name__", "?")
+                sys.stderr.write(f"check {name}: {time.perf_counter() - started:.2f} s\n")
 
 
 def _all_checks() -> list[Check]:
@@ -396,11 +412,16 @@ def run_checks(db: Database, *, listed: int = LISTED_PER_CODE, workers: int = 2)
     """
     with db.uow(readonly=True) as uow:
         ranges = visit_ranges(uow)
-    work = [lambda uow, lo=lo, hi=hi: _returns_range(uow, lo, hi) for lo, hi in ranges]
-    work += _all_checks()
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for check in _all_checks():  # the area checks first: the ranges of visits even out the end
+        work.put(check)
+    for lo, hi in ranges:
+        piece = functools.partial(_returns_range, lo=lo, hi=hi)
+        piece.__name__ = f"returns ledger, visits {lo}–{hi}"  # type: ignore[attr-defined]
+        work.put(piece)
     total = CheckReport()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run_group, db, work[i::workers], listed) for i in range(workers)]
+        futures = [pool.submit(_run_group, db, work, listed) for _ in range(workers)]
         for future in futures:
             r = future.result()
             for code, n in r.counts.items():
