@@ -10,7 +10,10 @@ then the label rendered and saved by the station's printer (PNG into the folder 
 Two in ten serials are units that came back before (the repeat path), the rest are new.
 
 Prints p50 and p95 of the whole scan-to-tag time, of its database part and its label part,
-and of the ledger seals inside the commit (what tamper evidence costs a scan); then the
+of the ledger seals inside the commit (what tamper evidence costs a scan), and of the CPU
+time this process spent on each scan (on SQLite all of the scan's work, so a figure that a
+loaded machine stretches less than the wall-clock times; on PostgreSQL the server's part is
+not in it); then the
 unit label's render against a bare python-barcode render (``benchmarks/labels.py``).
 Targets (issues 7 and 8): scan-to-tag p95 ≤ 15 ms on SQLite and PostgreSQL; sealing ≤ 1 ms.
 """
@@ -93,7 +96,7 @@ def run(kind: str, visits: int, scans: int, pg_base: str | None, tmp: Path) -> d
     with db.uow(readonly=True) as uow:
         clerk_id = core.get_actor(uow, "clerk").id
         customers = [c.code for c in catalogue.list_customers(uow)]
-    total, db_part, label_part = [], [], []
+    total, db_part, label_part, cpu = [], [], [], []
     parcel = None
     try:
         for i, serial in enumerate(todo):
@@ -104,6 +107,7 @@ def run(kind: str, visits: int, scans: int, pg_base: str | None, tmp: Path) -> d
                                                    customer_code=customers[i // 10 % len(customers)], declared=10)
                     parcel = (p.waybill, p.courier)
             seal_times_before = len(seal_times)
+            c0 = time.process_time()
             t0 = time.perf_counter()
             with db.uow() as uow:  # what one scan at the intake station does
                 actor = core.get_user_by_id(uow, clerk_id)
@@ -114,6 +118,7 @@ def run(kind: str, visits: int, scans: int, pg_base: str | None, tmp: Path) -> d
             t1 = time.perf_counter()
             printed = labelling.print_job(db, job)
             t2 = time.perf_counter()
+            cpu.append((time.process_time() - c0) * 1000)
             assert printed["status"] == "printed", printed
             assert len(seal_times) > seal_times_before  # the scan's commit sealed its ledger streams
             total.append((t2 - t0) * 1000)
@@ -123,7 +128,8 @@ def run(kind: str, visits: int, scans: int, pg_base: str | None, tmp: Path) -> d
         seals.seal_streams = real_seal
         db.dispose()
         scale.drop_copy(url)
-    return {"scan-to-tag": total, "database": db_part, "label": label_part, "seals": seal_times}
+    return {"scan-to-tag": total, "database": db_part, "label": label_part, "seals": seal_times,
+            "scan CPU": cpu}
 
 
 def main() -> None:
