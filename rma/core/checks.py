@@ -390,11 +390,12 @@ def _run_group(db: Database, work: "queue.SimpleQueue[Callable[[UnitOfWork], Ite
                 check = work.get_nowait()
             except queue.Empty:
                 return report
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             report.add(check(uow), listed)
             if timings:
                 name = getattr(check, "__name__", "?")
-                sys.stderr.write(f"check {name}: {time.perf_counter() - started:.2f} s\n")
+                sys.stderr.write(f"check {name}: {time.perf_counter() - started:.2f} s "
+                                 f"(CPU {time.thread_time() - cpu:.2f} s)\n")
 
 
 def _all_checks() -> list[Check]:
