@@ -121,6 +121,18 @@ def check_seals(uow: UnitOfWork) -> Iterator[Violation]:
             yield from _seal_violations(seals.verify(conn, ledger), ledger)
 
 
+def _seal_pieces() -> list[Callable[[UnitOfWork], Iterable[Violation]]]:
+    """``check_seals`` cut into one piece per ledger, so that the workers share the big ones."""
+    pieces = []
+    for ledger in seals.ledgers():
+        if ledger.table != "returns_ledger":
+            def piece(uow: UnitOfWork, ledger: seals.Ledger = ledger) -> Iterator[Violation]:
+                yield from _seal_violations(seals.verify(uow.session.connection(), ledger), ledger)
+            piece.__name__ = f"seals of {ledger.table}"
+            pieces.append(piece)
+    return pieces
+
+
 def check_lost_returns_streams(uow: UnitOfWork) -> Iterator[Violation]:
     """Heads of visits whose every ledger row is gone (the visit pass only sees visits that have rows)."""
     ledger = seals.ledger_for("returns_ledger")
@@ -414,7 +426,7 @@ def run_checks(db: Database, *, listed: int = LISTED_PER_CODE, workers: int = 2)
     with db.uow(readonly=True) as uow:
         ranges = visit_ranges(uow)
     work: queue.SimpleQueue = queue.SimpleQueue()
-    for check in _all_checks():  # the area checks first: the ranges of visits even out the end
+    for check in [*_seal_pieces(), *(c for c in _all_checks() if c is not check_seals)]:  # the area checks first: the ranges of visits even out the end
         work.put(check)
     for lo, hi in ranges:
         piece = functools.partial(_returns_range, lo=lo, hi=hi)
