@@ -56,7 +56,7 @@ from rma.core.states import TERMINAL, VisitState
 from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
 from rma.intake import services as intake
-from rma.intake.models import Interception, Parcel, ReasonCode
+from rma.intake.models import Interception, InterceptionKind, Parcel, ReasonCode
 from rma.inventory.demo import StoresDemo
 from rma.inventory.demo_parts import ON_DEMAND
 from rma.programming import registry
@@ -1192,6 +1192,8 @@ class _Bench:
     def _decide(self, v: _VisitPlan, j: int, visit: Visit, decision: str) -> None:
         self._find(v.steps[j], visit)
         for alert in intake.open_alerts(self.uow, visit):
+            if decision == "programming" and alert["kind"] == InterceptionKind.FIRMWARE.value:
+                continue  # the reflash clears it by itself
             bench.mark_alert(self.uow, self.tech, visit.tag, alert["id"], note=ALERT_DONE[alert["kind"]])
         bench.decide(self.uow, self.tech, visit.tag, decision)
 

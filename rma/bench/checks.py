@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import exists, func, literal_column, or_, select
+from sqlalchemy import and_, exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from rma.bench.models import Finding, LabourSession, RepairCard
@@ -24,7 +24,7 @@ from rma.core.checks import CLOCK_SLACK, Violation, register_check
 from rma.core.models import ReturnsLedgerEntry, Visit
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
-from rma.intake.models import VisitAlert
+from rma.intake.models import Interception, InterceptionKind, VisitAlert
 from rma.intake.services import ALERT_DONE, ALERT_WAIVED
 
 
@@ -42,8 +42,11 @@ def check_alerts_before_leaving(uow: UnitOfWork) -> Iterator[Violation]:
          .select_from(VisitAlert)
          .join(move, move.visit_id == VisitAlert.visit_id)
          .join(Visit, Visit.id == VisitAlert.visit_id)
+         .join(Interception, Interception.id == VisitAlert.interception_id)
          .where(move.from_state == VisitState.IN_REPAIR,
-                move.to_state.in_((VisitState.PROGRAMMING, VisitState.AWAITING_TEST)),
+                or_(move.to_state == VisitState.AWAITING_TEST,
+                    # a firmware interception goes to programming open: the reflash clears it
+                    and_(move.to_state == VisitState.PROGRAMMING, Interception.kind != InterceptionKind.FIRMWARE)),
                 ~exists().where(resolved.visit_id == VisitAlert.visit_id,
                                 resolved.event.in_((ALERT_DONE, ALERT_WAIVED)),
                                 resolved.details["alert"].as_integer() == VisitAlert.id,

@@ -49,7 +49,7 @@ from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.errors import DomainError
 from rma.intake import services as intake
-from rma.intake.models import IntakeRecord, Warranty
+from rma.intake.models import IntakeRecord, InterceptionKind, Warranty
 
 S = VisitState
 BENCH_WORKERS = (Role.TECHNICIAN, Role.LEAD)
@@ -619,7 +619,10 @@ def _leave(uow: UnitOfWork, actor: User, visit: Visit, card: RepairCard, decisio
         raise DomainError("request_pending", "visit {tag} already waits for the lead's approval: {what}",
                           tag=visit.tag, what=REQUEST_WORDS[waiting[0].kind])
     if to_state in (S.AWAITING_TEST, S.PROGRAMMING):
-        still = intake.open_alerts(uow, visit)
+        # A firmware interception may go to programming open: the reflash that leaves the plan's
+        # firmware behind marks it done by itself (and a failed one sends the unit back here).
+        still = [a for a in intake.open_alerts(uow, visit)
+                 if not (to_state is S.PROGRAMMING and a["kind"] == InterceptionKind.FIRMWARE.value)]
         if still:
             raise DomainError("alert_open", "visit {tag} cannot leave for test or programming: the interception "
                               "{actions} is neither done nor waived", tag=visit.tag,

@@ -411,3 +411,34 @@ def test_stopped_by_the_operator_the_unit_stays_in_programming(bench):
     assert entry_sentence(last, lang="en") == (f"Programming stopped: stopped by the operator; written up to "
                                                f"0x{r.written:08X}: program it again; firmware {NEW}; "
                                                f"programming record {r.attempt_id}.")
+
+
+def test_the_bench_sends_a_unit_to_programming_with_its_firmware_interception_open(bench):
+    """The reflash clears a firmware interception itself, so the bench may send the unit on with it open;
+    to test it may not go with it open, and any other interception stays a stop for both."""
+    from rma.bench import services as bench_services
+
+    db = bench
+    with db.uow() as uow:
+        intake.add_interception(uow, core.get_actor(uow, "boss"), model_code="HU-8800", firmware=OLD,
+                                action="升级固件至 3.2.1")
+    tag = in_programming(db, "HU88000003")
+    with db.uow() as uow:  # back to the bench, the way a failed reflash sends it
+        core.move_visit(uow, core.get_actor(uow, "lead"), tag, core.VisitState.IN_REPAIR, "to the bench")
+    with db.uow() as uow:
+        tech = core.get_actor(uow, "tech")
+        bench_services.start_repair(uow, tech, tag)
+        bench_services.code_complaint(uow, tech, tag, condition="1", symptom="101")
+        bench_services.add_finding(uow, tech, tag, section="FW", designator=None, defect="D07", repair="R05")
+    with pytest.raises(DomainError) as refused, db.uow() as uow:
+        bench_services.decide(uow, core.get_actor(uow, "tech"), tag, "test")
+    assert refused.value.code == "alert_open"
+    with db.uow() as uow:
+        bench_services.decide(uow, core.get_actor(uow, "tech"), tag, "programming")
+    assert visit_state(db, tag) == "programming"
+    with programmer() as sim:
+        assert reflash(db, tag, sim).ok
+    with db.uow(readonly=True) as uow:
+        [state] = intake.alert_states(uow, core.find_visit(uow, tag))
+        assert (state["status"], state["by_system"]) == ("done", True)
+        assert check_ledgers(uow) == []
