@@ -55,13 +55,15 @@ def _cache_key(visits: int) -> str:
 
 
 def _bring_up_to_date(url: str) -> None:
-    """A cached database made before the latest migrations is upgraded in place, not rebuilt."""
+    """A cached database made before the latest migrations is upgraded in place, not rebuilt; and
+    its query planner's statistics refreshed, as ``rma db upgrade`` and a serving station do."""
     engine = make_engine(url)
     try:
         if migrate.current_revision(engine) != migrate.head_revision():
             print(f"upgrading the cached scale database {make_url(url).database} to {migrate.head_revision()}",
                   flush=True)
             migrate.upgrade(engine)
+        Database(engine).refresh_statistics()
     finally:
         engine.dispose()
 

@@ -34,6 +34,7 @@ def cmd_db_upgrade(ctx: Context) -> int:
 
     db = ctx.database(require_current=False)
     before, after = migrate.upgrade(db.engine)
+    db.refresh_statistics()
     ctx.out({"from": before, "to": after},
             f"database {config.mask_url(config.database_url())}: schema {before or 'empty'} -> {after}")
     return 0
@@ -145,6 +146,7 @@ def cmd_demo(ctx: Context) -> int:
     from rma.demo import load_demo
 
     result = load_demo(ctx.database())
+    ctx.database().refresh_statistics()
     data = {"created": result.created, "models": result.models, "customers": result.customers,
             "visits": result.visits, "test_runs": result.test_runs,
             "users": [{"username": u, "password": p, "roles": r} for u, p, r in result.users]}

@@ -140,5 +140,19 @@ class Database:
     def uow(self, *, readonly: bool = False, clock: Callable[[], datetime] | None = None) -> UnitOfWork:
         return UnitOfWork((self._read if readonly else self._write)(), clock or self.clock)
 
+    def refresh_statistics(self) -> None:
+        """SQLite's query planner knows nothing of the data until ``ANALYZE`` has run: without it
+        a million-visit database reads the returns ledger's visits in date order to find the six
+        on the bench (0.8 s) instead of using the state index (2 ms). ``analysis_limit`` samples
+        each index, so this takes well under a second at any size. Run after every upgrade, when
+        a station starts serving, once a day while it serves, and after the demo loads.
+        PostgreSQL's autovacuum keeps its own statistics: nothing to do there."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -64,6 +64,20 @@ def _print_station_check() -> None:
         print("rma: station check: everything this station needs is in place", flush=True)
 
 
+async def _keep_statistics(db: Database) -> None:
+    """The query planner's statistics: when the station starts, then once a day, off the event loop."""
+    import asyncio
+
+    from nicegui import run
+
+    while True:
+        try:
+            await run.io_bound(db.refresh_statistics)
+        except Exception as exc:  # a busy database: the next day's try, and the planner keeps what it has
+            print(f"rma: could not refresh the query planner's statistics: {exc}", file=sys.stderr, flush=True)
+        await asyncio.sleep(24 * 3600)
+
+
 def serve(host: str, port: int) -> None:
     """Run the station's web app until it is stopped; refuses a database at another schema."""
     config.private_umask()  # session files, storage, attachments: this station's user only
@@ -75,7 +89,7 @@ def serve(host: str, port: int) -> None:
     secret = config.session_secret()
     _use_storage_path(config.ui_storage_path())
 
-    from nicegui import app, ui
+    from nicegui import app, background_tasks, ui
     from starlette.middleware.sessions import SessionMiddleware
 
     from rma.ui import runtime
@@ -83,6 +97,7 @@ def serve(host: str, port: int) -> None:
 
     runtime.set_database(db)
     register_pages()
+    app.on_startup(lambda: background_tasks.create(_keep_statistics(db), name="statistics"))
     # NiceGUI keeps a SessionMiddleware it finds; the security headers go outside it, so they
     # see (and can make Secure) the session cookie on every response.
     app.add_middleware(SessionMiddleware, secret_key=secret)
