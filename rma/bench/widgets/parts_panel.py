@@ -53,6 +53,8 @@ def keyed_select(label: str, choices: dict[str, str], testid: str, *, then: Call
         if select.value is not None:
             then()
 
+    # an option taken from the open menu (Enter on a highlighted one, a click) moves on as well
+    select.on_value_change(lambda e: then() if e.value is not None else None)
     select.on("keydown.capture", picked, js_handler="""(e) => {
         if (e.key !== 'Enter' || e.isComposing || e.ctrlKey || e.altKey) return;
         if (document.querySelector('.q-menu .q-manual-focusable--focused')) return;
