@@ -34,9 +34,9 @@ def offered_options(offered: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def keyed_select(label: str, choices: dict[str, str], testid: str, *, then: Callable[[], Any],
-                 width: str = "min-w-80") -> ui.select:
+                 value: str | None = None, width: str = "min-w-80") -> ui.select:
     """Type-ahead where Enter takes the best match, or what was typed (a scanned barcode) as it is."""
-    select = ui.select(dict(choices), with_input=True, label=label).props(
+    select = ui.select(dict(choices), with_input=True, label=label, value=value).props(
         f"outlined dense options-dense clearable data-testid={testid}").classes(width)
 
     def picked(e: Any) -> None:
@@ -103,11 +103,11 @@ def _fit_form(card: dict[str, Any], held: list[dict[str, Any]], fit: Fit) -> Non
     named = [f["designator"] for f in card["findings"] if f["designator"] and not f["nff"]]
     by_part = {ln["part_number"]: ln["designator"] for ln in card["parts"]["lines"] if ln["designator"]}
     with ui.row().classes("w-full items-end gap-2").props("data-testid=parts-fit-form"):
+        first = held[0]["part_number"] if len(held) == 1 else None
         part = keyed_select(_("Part on the bench"), {p["part_number"]: f"{p['part_number']} · {part_name(p)} "
                                                       f"({p['on_bench']})" for p in held},
-                            "parts-fit-part", then=lambda: focus_in("parts-fit-designator"), width="min-w-72")
-        first = held[0]["part_number"] if len(held) == 1 else None
-        part.value = first
+                            "parts-fit-part", then=lambda: focus_in("parts-fit-designator"), value=first,
+                            width="min-w-72")
         guess = by_part.get(first or "") or (named[0] if len(named) == 1 else None)
         designator = ui.select(named, with_input=True, new_value_mode="add-unique", value=guess if guess in named else None,
                                label=_("At designator (a finding's)")).props(
