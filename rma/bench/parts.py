@@ -170,8 +170,21 @@ def card_parts(uow: UnitOfWork, visit: Visit) -> dict[str, Any]:
     """The card's parts: the stores' account of the tag (per part requested, issued, backordered,
     fitted, returned, old and on the bench; the lines; the moves) and the model's BOM."""
     report = stores.tag_parts(uow, visit.tag)
-    bom = stores.bom_of_model(uow, visit.unit.model.code)
-    return {**report, "bom": bom}
+    return {**report, "bom": model_bom(uow, visit.unit.model_id)}
+
+
+def model_bom(uow: UnitOfWork, model_id: int) -> list[dict[str, Any]]:
+    """The model's BOM as ``bom_of_model`` gives it, read in one query (a card opens often)."""
+    from rma.inventory.amounts import qty_text
+    from rma.inventory.catalogue import _designator_order
+    from rma.inventory.models import Part
+
+    rows = uow.session.execute(
+        select(BomLine.designator, Part.part_number, Part.name_zh, Part.name_en, BomLine.qty_milli, Part.decimals,
+               Part.uom, Part.category).join(Part, Part.id == BomLine.part_id).where(BomLine.model_id == model_id))
+    out = [{"designator": d, "part_number": n, "name_zh": zh, "name_en": en, "quantity": qty_text(q, dec), "uom": uom,
+            "category": cat} for d, n, zh, en, q, dec, uom, cat in rows]
+    return sorted(out, key=lambda r: _designator_order(r["designator"]))
 
 
 def offered_parts(uow: UnitOfWork, model_code: str) -> list[dict[str, Any]]:
