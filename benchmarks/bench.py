@@ -58,13 +58,14 @@ def back_on_the_bench(db, n: int, rng: random.Random) -> list[str]:  # noqa: ANN
         with db.uow() as uow:
             clerk, tech = core.get_actor(uow, "clerk"), core.get_actor(uow, "technician")
             unit = uow.session.get(Unit, unit_id)
-            case = CASE_CODES[rng.choice(CASES[unit.model.family]).fault]
+            fault = rng.choice(CASES[unit.model.family]).fault
+            case = CASE_CODES[fault]
             visit = core.open_visit(uow, clerk, unit, customer=unit.visits[-1].customer, reason="修复后再次出现")
             core.transition(uow, clerk, visit, VisitState.AWAITING_BENCH, event="to_bench")
             bench.start_repair(uow, tech, visit.tag)
             bench.code_complaint(uow, tech, visit.tag, condition=case[0], symptom=case[1])
             bench.add_finding(uow, tech, visit.tag, section=case[2], designator=case[3], defect=case[4],
-                              repair=case[5])
+                              repair=case[5], note=fault)  # the note: a designator off the model's BOM is kept
             if rng.random() < 0.1:
                 labour.start(uow, tech, visit.tag)
             tags.append(visit.tag)

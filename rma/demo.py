@@ -48,6 +48,7 @@ from drivers.fixture import SerialFixture
 from drivers.fixture_sim import FixtureSimulator
 from drivers.programmer_sim import ProgrammerSimulator
 from rma.bench import labour, photos
+from rma.bench import parts as bench_parts
 from rma.bench import services as bench
 from rma.core import catalogue, services
 from rma.core.ledger import record_audit
@@ -1186,6 +1187,10 @@ class _Bench:
 
     def _find(self, step: _Step, visit: Visit) -> None:
         section, designator, defect, repair = step.details["finding"]
+        unnamed = sorted(bench_parts.fitted_designators(self.uow, visit.id)
+                         - bench_parts.found_at(self.uow, visit.id)[0])
+        if unnamed and designator not in unnamed:  # the part was fitted where the board has it: the finding says so
+            designator = unnamed[0]
         bench.add_finding(self.uow, self.tech, visit.tag, section=section, designator=designator, defect=defect,
                           repair=repair, note=step.details.get("note"))
 

@@ -7,6 +7,11 @@
 - No labour session was still running when its visit left the bench: none runs on a visit no
   longer in repair, and none ran on after the bench's decision.
 
+- Every part fitted in a unit was issued to its tag: the stores' own check (``stock_not_issued``,
+  rma/inventory/checks.py) finds a tag that ever held less than nothing of a part at the bench;
+  this one finds what that cannot see, a fit booked for a tag from anywhere but the bench (straight
+  from a bin, never issued to the tag), or a fit booked for no tag at all.
+
 Findings are a sealed ledger: ``rma check`` verifies their seals with every other ledger's.
 """
 
@@ -26,6 +31,14 @@ from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.intake.models import Interception, InterceptionKind, VisitAlert
 from rma.intake.services import ALERT_DONE, ALERT_WAIVED
+from rma.inventory.models import (
+    VIRTUAL_CODES,
+    LocationKind,
+    MoveKind,
+    Part,
+    StockLocation,
+    StockMove,
+)
 
 
 def _later(uow: UnitOfWork, at: Any) -> Any:
@@ -104,3 +117,20 @@ def check_labour_closed_when_leaving(uow: UnitOfWork) -> Iterator[Violation]:
         yield Violation("bench_labour_after_leaving", tag,
                         f"labour session {session_id} on {tag} was still running when the bench decided "
                         f"({decision}, {decided_at.isoformat()})")
+
+
+@register_check
+def check_fits_were_issued(uow: UnitOfWork) -> Iterator[Violation]:
+    """A fit (not a correction) that does not take the part from the tag's holding at the bench."""
+    bench = uow.session.scalar(select(StockLocation.id).where(StockLocation.code == VIRTUAL_CODES[LocationKind.BENCH]))
+    m = StockMove
+    q = (select(m.id, Visit.tag, Part.part_number, m.designator)
+         .join(Part, Part.id == m.part_id).outerjoin(Visit, Visit.id == m.visit_id)
+         .where(m.kind == MoveKind.FIT.value, m.corrects_id.is_(None),
+                or_(m.visit_id.is_(None), m.from_id != (bench or 0)))
+         .order_by(m.id))
+    for move_id, tag, part, designator in uow.session.execute(q):
+        yield Violation("bench_fit_not_issued", f"{tag or '-'} {part}",
+                        f"move {move_id} fits {part} at {designator or '-'} in {tag or 'no tag'} without taking it "
+                        f"from what was issued to {'that tag' if tag else 'a tag'} at the bench", "stock_moves",
+                        (move_id,))

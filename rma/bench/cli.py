@@ -149,9 +149,17 @@ def _card_text(c: dict[str, Any]) -> str:
         f"; {t['technician']} {t['seconds'] // 60} min{' (running)' if t['running'] else ''}"
         for t in c["labour"]["technicians"]))
     lines += [f"photo {p['purpose']}: {p['filename']} ({p['sha256'][:12]}…)" for p in c["photos"]]
+    parts = c["parts"]
+    lines.append("parts:" if parts["parts"] else "parts: none asked for")
+    lines += [f"  {p['part_number']}: requested {p['requested']}, issued {p['issued']}, backordered "
+              f"{p['backordered']}, fitted {p['fitted']}" + (f" at {', '.join(p['designators'])}" if p["designators"]
+                                                            else "")
+              + f", returned {p['returned']}, old {p['old']}, on the bench {p['on_bench']}" for p in parts["parts"]]
     for h in c["history"]:
         lines.append(f"earlier visit {h['tag']} ({h['state']}, {h['opened_at'][:10]}): "
                      + ("; ".join(_finding_line(f).strip() for f in h["findings"]) or "no findings")
+                     + "".join(f"; fitted {p['quantity']} x {p['part_number']} at {p['designator'] or '-'}"
+                               for p in h["parts"])
                      + "".join(f"; test {t['kind']} #{t['attempt']} {t['outcome']}" for t in h["tests"]))
     return "\n".join(lines)
 
@@ -186,6 +194,65 @@ def cmd_find(ctx: Context) -> int:
         nff=a.nff))
     ctx.out(found, f"recorded: {_finding_line(found).strip()}")
     return 0
+
+
+def _part_done(ctx: Context, work, text) -> int:  # noqa: ANN001
+    done = _act(ctx, work)
+    ctx.out(done, lambda: text(done))
+    return 0
+
+
+def cmd_part_request(ctx: Context) -> int:
+    from rma.bench import parts
+    from rma.inventory.cli import _lines
+
+    a = ctx.args
+    return _part_done(ctx, lambda uow, actor: parts.request(uow, actor, a.tag, _lines(a.part), note=a.note),
+                      lambda rows: "\n".join(f"{r['tag']}: asked {r['quantity']} x {r['part_number']}"
+                                             + (f" at {r['designator']}" if r["designator"] else "")
+                                             + f" (line {r['id']})" for r in rows))
+
+
+def cmd_part_fit(ctx: Context) -> int:
+    from rma.bench import parts
+
+    a = ctx.args
+
+    def work(uow, actor):  # noqa: ANN001, ANN202
+        done = parts.fit(uow, actor, a.tag, a.part, a.qty, a.designator, note=a.note)
+        if a.old:
+            done["old_part"] = parts.remove_old(uow, actor, a.tag, done["part_number"], a.qty, done["designator"],
+                                                note=a.old_note)
+        return done
+
+    return _part_done(ctx, work, lambda d: f"{d['tag']}: fitted {d['quantity']} x {d['part_number']} at "
+                      f"{d['designator']}" + ("; the faulty one kept as an old part" if d.get("old_part") else ""))
+
+
+def cmd_part_old(ctx: Context) -> int:
+    from rma.bench import parts
+
+    a = ctx.args
+    return _part_done(ctx, lambda uow, actor: parts.remove_old(uow, actor, a.tag, a.part, a.qty, a.designator,
+                                                               note=a.note),
+                      lambda d: f"{d['tag']}: old part {d['quantity']} x {d['part_number']} kept"
+                                + (f" (from {d['designator']})" if d["designator"] else ""))
+
+
+def cmd_part_return(ctx: Context) -> int:
+    from rma.bench import parts
+
+    a = ctx.args
+    return _part_done(ctx, lambda uow, actor: parts.give_back(uow, actor, a.tag, a.part, a.qty, a.bin),
+                      lambda d: f"{d['tag']}: returned {d['quantity']} x {d['part_number']} to {d['bin']}")
+
+
+def cmd_part_cancel(ctx: Context) -> int:
+    from rma.bench import parts
+
+    a = ctx.args
+    return _part_done(ctx, lambda uow, actor: parts.cancel(uow, actor, a.tag, a.part),
+                      lambda d: f"{d['tag']}: request cancelled ({d['state']})")
 
 
 def cmd_suggest(ctx: Context) -> int:
@@ -392,7 +459,7 @@ def register(sub) -> None:  # noqa: ANN001
     asg.add_argument("tag")
     asg.add_argument("--to", metavar="NAME")
     asg.add_argument("--nobody", action="store_true", help="back to the queue")
-    cmd(bench, "card", cmd_card, "a repair card: complaint, findings, alerts, labour, history").add_argument("tag")
+    cmd(bench, "card", cmd_card, "a repair card: complaint, findings, parts, alerts, labour, history").add_argument("tag")
     cp = cmd(bench, "complaint", cmd_complaint, "code the customer's complaint: condition and symptom")
     cp.add_argument("tag")
     cp.add_argument("--condition", required=True, metavar="CODE")
@@ -411,6 +478,35 @@ def register(sub) -> None:  # noqa: ANN001
     sg = cmd(bench, "suggest", cmd_suggest, "what fixed this model's symptom most often before")
     sg.add_argument("tag")
     sg.add_argument("--limit", type=int, default=5)
+    part = bench.add_parser("part", help="parts for the card's unit, through the stores").add_subparsers(
+        dest="part_command", required=True)
+    pr = cmd(part, "request", cmd_part_request, "ask the stores for parts (a part number, barcode or BOM designator)")
+    pr.add_argument("tag")
+    pr.add_argument("--part", action="append", required=True, metavar="PART=QTY[@DESIGNATOR]",
+                    help="PART: a part number, a supplier's barcode or a designator of the model's BOM")
+    pr.add_argument("--note")
+    pf = cmd(part, "fit", cmd_part_fit, "a part the tag holds fitted at a designator a finding names")
+    pf.add_argument("tag")
+    pf.add_argument("--part", required=True)
+    pf.add_argument("--designator", help="default: the BOM's designator when --part names one")
+    pf.add_argument("--qty", default="1")
+    pf.add_argument("--note")
+    pf.add_argument("--old", action="store_true", help="and keep the faulty part taken out as an old part (旧件)")
+    pf.add_argument("--old-note", help="the old part's note")
+    po = cmd(part, "old", cmd_part_old, "a faulty part taken out, kept as an old part (旧件) with the tag")
+    po.add_argument("tag")
+    po.add_argument("--part", required=True)
+    po.add_argument("--designator")
+    po.add_argument("--qty", default="1")
+    po.add_argument("--note")
+    pt = cmd(part, "return", cmd_part_return, "unused parts the tag holds back to a bin")
+    pt.add_argument("tag")
+    pt.add_argument("--part", required=True)
+    pt.add_argument("--bin", required=True)
+    pt.add_argument("--qty", required=True)
+    pc = cmd(part, "cancel", cmd_part_cancel, "cancel the card's open request for a part")
+    pc.add_argument("tag")
+    pc.add_argument("--part", required=True)
     ph = cmd(bench, "photo", cmd_photo, "keep a photo of the unit (JPEG, PNG, WebP; at most 20 MB)")
     ph.add_argument("tag")
     ph.add_argument("file")

@@ -16,6 +16,7 @@ from nicegui import ui
 
 from rma.bench import codes as code_lists
 from rma.bench import labour, photos, services, views
+from rma.bench import parts as bench_parts
 from rma.bench.widgets.alerts_panel import alerts_panel
 from rma.bench.widgets.card_header import card_header
 from rma.bench.widgets.complaint_form import complaint_form
@@ -23,6 +24,7 @@ from rma.bench.widgets.decision_bar import decision_bar, requests_table
 from rma.bench.widgets.findings import findings_section
 from rma.bench.widgets.history import history
 from rma.bench.widgets.keyboard import BENCH_HEAD, focus_in, key_hint
+from rma.bench.widgets.parts_panel import parts_panel
 from rma.bench.widgets.photos_panel import photos_panel
 from rma.bench.widgets.rework_banner import rework_banner
 from rma.core.models import Role, User, Visit
@@ -55,6 +57,7 @@ class CardScreen:
         self.user, self.key, self.scanned = user, key, scanned
         self.lead = Role.LEAD in user.roles
         self.message: str | None = None
+        self.offered: list[dict[str, Any]] | None = None
 
     async def build(self) -> None:
         self.client = ui.context.client
@@ -81,6 +84,9 @@ class CardScreen:
                 error_panel(error_message(exc), _("Check the label and scan again."), testid="card-error")
             return
         self.key = card["tag"]
+        if self.offered is None and card["on_bench"]:
+            model = card["model"]["code"]
+            self.offered = await runtime.read(lambda uow: bench_parts.offered_parts(uow, model))
         self.area.clear()
         with self.area:
             self._draw(card)
@@ -106,6 +112,8 @@ class CardScreen:
         complaint_form(card, self.codes, can_work=can_work and card["state"] in ("in_repair", "awaiting_parts"),
                        save=self.save_complaint)
         findings_section(card, self.codes, can_work=can_work, add=self.add_finding, withdraw=self.withdraw)
+        parts_panel(card, self.offered or [], can_work=can_work, request=self.request_part, fit=self.fit_part,
+                    give_back=self.return_part, cancel=self.cancel_part)
         photos_panel(card, can_work=can_work, upload=self.upload, report=self.report_damage)
         decision_bar(card, can_work=can_work, lead=self.lead, decide=self.decide)
         if card["requests"]:
@@ -117,6 +125,7 @@ class CardScreen:
             key_hint(("Alt+F",), _("finding"))
             key_hint(("Alt+N",), _("no fault found"))
             key_hint(("1", "5"), _("take a suggestion"))
+            key_hint(("Alt+R",), _("ask for a part"))
             key_hint(("Alt+L",), _("labour start / pause"))
             key_hint(("Alt+T", "Alt+P"), _("to test / to programming"))
 
@@ -182,6 +191,30 @@ class CardScreen:
             return
         key = self.key
         await self._do(lambda uow, actor: services.withdraw_finding(uow, actor, key, finding_id, reason=why))
+
+    async def request_part(self, part: str, qty: str, designator: str | None) -> None:
+        key = self.key
+        await self._do(lambda uow, actor: bench_parts.request(uow, actor, key, [(part, qty, designator)]),
+                       _("Asked of the stores."), then="parts-request-part")
+
+    async def fit_part(self, part: str, designator: str, qty: str, keep_old: bool) -> None:
+        key = self.key
+
+        def work(uow: UnitOfWork, actor: User) -> None:
+            done = bench_parts.fit(uow, actor, key, part, qty, designator or None)
+            if keep_old:
+                bench_parts.remove_old(uow, actor, key, done["part_number"], qty, done["designator"])
+
+        await self._do(work, _("Part fitted."))
+
+    async def return_part(self, part: str, qty: str, bin_code: str) -> None:
+        key = self.key
+        await self._do(lambda uow, actor: bench_parts.give_back(uow, actor, key, part, qty, bin_code),
+                       _("Returned to stores."))
+
+    async def cancel_part(self, part: str) -> None:
+        key = self.key
+        await self._do(lambda uow, actor: bench_parts.cancel(uow, actor, key, part))
 
     async def upload(self, name: str, data: bytes, purpose: str) -> None:
         key = self.key

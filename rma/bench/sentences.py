@@ -79,7 +79,10 @@ def _complaint_coded(d: Details, _: Words, look: Lookups) -> list[str | None]:
 
 @sentence("finding_recorded", "Finding recorded")
 def _finding_recorded(d: Details, _: Words, look: Lookups) -> list[str | None]:
-    return [finding_phrase(d, _), _("note {x}", x=_.quote(d["note"])) if d.get("note") else None]
+    return [finding_phrase(d, _),
+            _("{designator} is not on the model's parts list", designator=d.get("designator"))
+            if d.get("not_on_board") else None,
+            _("note {x}", x=_.quote(d["note"])) if d.get("note") else None]
 
 
 @sentence("finding_withdrawn", "Finding withdrawn")

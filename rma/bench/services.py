@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
 from rma.bench import codes as code_lists
+from rma.bench import parts as bench_parts
 from rma.bench.models import (
     ApprovalRequest,
     BenchCode,
@@ -57,7 +58,7 @@ ASSIGNERS = (Role.LEAD,)
 APPROVERS = (Role.LEAD, Role.SUPERVISOR)
 ON_BENCH = (S.AWAITING_BENCH, S.IN_REPAIR, S.AWAITING_PARTS)
 WORKING = (S.IN_REPAIR, S.AWAITING_PARTS)  # a card is written while the unit is in repair or waits for parts
-DESIGNATOR_RE = re.compile(r"^[A-Z]{1,3}[0-9]{1,4}[A-Z]?$")  # U12, C45, J3, CN2, LED3, U12A
+DESIGNATOR_RE = re.compile(r"^[A-Z]{1,5}[0-9]{1,4}[A-Z]?$")  # U12, C45, J3, CN2, LED3, U12A, MECH1
 NOTE_LIMIT = 500
 # decision -> (state it moves to, returns-ledger event)
 DECISIONS: dict[str, tuple[VisitState, str]] = {
@@ -360,6 +361,7 @@ def add_finding(uow: UnitOfWork, actor: User, key: str, *, section: str | None =
                           "findings", tag=visit.tag)
     note = _note(note, "finding note")
     active = active_findings(uow, visit.id)
+    off_board = False
     if nff:
         if any((section, designator, defect, repair)):
             raise DomainError("nff_with_codes", "no fault found has no section, designator, defect or repair")
@@ -390,6 +392,7 @@ def add_finding(uow: UnitOfWork, actor: User, key: str, *, section: str | None =
             if c.needs_note and not note:
                 raise DomainError("note_required", "{code} “{words}” needs a note saying what it is", code=c.code,
                                   words=c.text_en)
+        off_board = not bench_parts.check_designator(uow, visit, designator, note)
         same = next((f for f in active if (f.section_code, f.designator, f.defect_code, f.repair_code)
                      == (sec.code, designator, dfc.code, rep.code)), None)
         if same is not None:
@@ -403,7 +406,8 @@ def add_finding(uow: UnitOfWork, actor: User, key: str, *, section: str | None =
     _touch(uow, card, visit)
     record_visit_event(uow, visit, actor, "finding_recorded", details={
         "finding": finding.id, "nff": nff, **_code_details("section", sec), "designator": finding.designator,
-        **_code_details("defect", dfc), **_code_details("repair", rep), "note": note})
+        **_code_details("defect", dfc), **_code_details("repair", rep), "note": note,
+        **({"not_on_board": True} if off_board else {})})
     return finding_dict(finding, code_words(uow, [finding]))
 
 
@@ -614,6 +618,7 @@ def _leave(uow: UnitOfWork, actor: User, visit: Visit, card: RepairCard, decisio
     if not findings:
         raise DomainError("no_finding", "visit {tag} has no finding: record what was found (or no fault found) "
                           "before deciding", tag=visit.tag)
+    bench_parts.check_fits_have_findings(uow, visit)
     waiting = [r for r in _pending(uow, visit.id) if r.id != skip_request]
     if waiting:
         raise DomainError("request_pending", "visit {tag} already waits for the lead's approval: {what}",

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal_column, select
 
 from rma.bench import labour
+from rma.bench import parts as bench_parts
 from rma.bench.models import ApprovalRequest, BenchCode, CodeKind, Finding, RepairCard
 from rma.bench.photos import photos_of
 from rma.bench.services import (
@@ -196,6 +197,7 @@ def _history(uow: UnitOfWork, visit: Visit) -> list[dict[str, Any]]:
     earlier = list(uow.session.scalars(select(Visit).where(
         Visit.unit_id == visit.unit_id, Visit.id != visit.id, Visit.opened_at <= visit.opened_at)
         .order_by(Visit.opened_at.desc(), Visit.id.desc())))
+    fitted = bench_parts.history_parts(uow, [v.id for v in earlier])
     out = []
     for v in earlier:
         card = uow.session.get(RepairCard, v.id)
@@ -203,10 +205,18 @@ def _history(uow: UnitOfWork, visit: Visit) -> list[dict[str, Any]]:
                     "closed_at": v.closed_at.isoformat() if v.closed_at else None,
                     "return_reason": v.return_reason, "complaint": _complaint(uow, card),
                     "decision": card.decision if card else None, "findings": _findings(uow, v.id),
+                    "parts": fitted.get(v.id, []),
                     "tests": [{"run_id": r["run_id"], "kind": r["kind"], "attempt": r["attempt"],
                                "outcome": r["outcome"], "failed_steps": r["failed_steps"],
                                "started_at": r["started_at"]} for r in runs_of_visit(uow, v.tag)]})
     return out
+
+
+def _on_board(findings: list[dict[str, Any]], bom: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each finding says whether its designator is on the model's BOM (None: no designator, or no BOM)."""
+    on_board = {b["designator"] for b in bom}
+    return [{**f, "on_board": (f["designator"] in on_board) if f["designator"] and on_board else None}
+            for f in findings]
 
 
 def card_visit(uow: UnitOfWork, key: str) -> Visit:
@@ -227,6 +237,7 @@ def card_view(uow: UnitOfWork, key: str, viewer_id: int | None = None) -> dict[s
     holder = card.technician if card else None
     complaint = _complaint(uow, card)
     symptom = card.symptom_code if card else None
+    parts = bench_parts.card_parts(uow, visit)
     return {
         "tag": visit.tag, "serial": unit.serial, "state": visit.state.value, "on_bench": visit.state in ON_BENCH,
         "model": {"code": unit.model.code, "name": unit.model.name, "family": unit.model.family},
@@ -241,7 +252,8 @@ def card_view(uow: UnitOfWork, key: str, viewer_id: int | None = None) -> dict[s
         "mine": bool(viewer_id and holder and holder.id == viewer_id),
         "started_at": card.started_at.isoformat() if card and card.started_at else None,
         "complaint": complaint,
-        "findings": _findings(uow, visit.id),
+        "findings": _on_board(_findings(uow, visit.id), parts["bom"]),
+        "parts": parts,
         "suggestions": suggestions(uow, model_id=unit.model_id, symptom=symptom, visit_id=visit.id) if symptom else [],
         "alerts": intake.alert_states(uow, visit),
         "requests": list_requests(uow, pending_only=False, tag=visit.tag) if visit.closed_at is None else [],

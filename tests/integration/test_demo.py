@@ -530,6 +530,29 @@ def test_every_visit_that_passed_the_bench_has_its_repair_card(db, demo):
         assert scrapped and all(e.details["requested_by"] == "technician" for e in scrapped)
 
 
+def test_the_demos_repair_cards_show_the_parts_fitted_where_their_findings_say(db, demo):
+    """The demo's parts went through the stores' services; each card shows them, fitted at a designator
+    one of its findings names, the faulty part of a warranty repair kept; a repeat return's card shows
+    the parts fitted on the earlier visit."""
+    from rma.inventory.models import StockMove
+
+    with db.uow(readonly=True) as uow:
+        fitted = list(uow.session.scalars(select(Visit).where(Visit.id.in_(
+            select(StockMove.visit_id).where(StockMove.kind == "fit")))))
+        assert len(fitted) >= 10
+        for visit in fitted:
+            card = bench_views.card_view(uow, visit.tag)
+            rows = [p for p in card["parts"]["parts"] if p["fitted"] != "0"]
+            assert rows and all(p["issued"] == p["fitted"] and p["on_bench"] == "0" for p in rows), visit.tag
+            named = {f["designator"] for f in card["findings"]}
+            assert all(d in named for p in rows for d in p["designators"]), visit.tag
+            if card["warranty"] == "in":
+                assert all(p["old"] == p["fitted"] for p in rows), visit.tag
+        back = [bench_views.card_view(uow, v.tag) for v in uow.session.scalars(select(Visit))]
+        earlier = [h for c in back for h in c["history"] if h["parts"]]
+        assert earlier and all(p["designator"] and p["quantity"] for h in earlier for p in h["parts"])
+
+
 def test_the_bench_queue_suggestions_and_the_leads_view_show_data(db, demo):
     with db.uow(readonly=True) as uow:
         queue = bench_views.queue(uow)

@@ -37,7 +37,9 @@ def findings_list(card: dict[str, Any], *, can_work: bool, withdraw: Withdraw) -
             if can_work:
                 ui.button(_("Withdraw"), icon="undo", on_click=lambda: withdraw(f["id"])).props(
                     f"flat dense no-caps data-testid=finding-withdraw-{f['id']}")
-        rows.append([finding_text(f), f["note"], f["technician_name"], when(f["at"]), actions])
+        off = f.get("on_board") is False  # a designator the model's parts list does not have
+        rows.append([finding_text(f) + (f" ({_('not on the parts list')})" if off else ""), f["note"],
+                     f["technician_name"], when(f["at"]), actions])
     table([_("Finding"), _("Note"), _("Who"), _("When"), ""], rows, empty=_("No findings yet."), testid="findings")
     if any(f["nff"] for f in card["findings"]):
         ui.label(_("No fault found: the outgoing test must pass to confirm it.")).classes(

@@ -1,4 +1,4 @@
-"""The unit's earlier visits on its repair card: their complaints, findings, decisions and tests."""
+"""The unit's earlier visits on its repair card: their complaints, findings, parts fitted, decisions and tests."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rma import sentences
 from rma.bench.widgets.code_picker import words
 from rma.bench.widgets.findings import finding_text
 from rma.i18n import _
+from rma.inventory.widgets.common import part_name
 from rma.test_station.pages_common import outcome_badge
 from rma.ui.frame import unit_url
 from rma.ui.widgets import section_title, state_badge, when
@@ -37,6 +38,10 @@ def history(card: dict[str, Any]) -> None:
                         "data-testid=history-finding")
                 if not h["findings"]:
                     ui.label(_("No findings recorded.")).classes("text-slate-500 italic")
+                for p in h.get("parts", []):
+                    ui.label(_("Fitted: {qty} × {part} at {designator}").format(
+                        qty=p["quantity"], part=f"{part_name(p)} ({p['part_number']})",
+                        designator=p["designator"] or "—")).classes("text-base").props("data-testid=history-part")
                 with ui.row().classes("items-center gap-2"):
                     for t in h["tests"]:
                         label = _("Incoming test") if t["kind"] == "incoming" else _("Outgoing test")

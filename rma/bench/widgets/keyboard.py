@@ -1,8 +1,8 @@
 """The bench's keyboard: the pages' keys and styles (``BENCH_HEAD``) and the key caps that show them.
 
 Alt+C the complaint, Alt+F a new finding, Alt+N no fault found (on the list: take the next unit),
-Alt+L labour start / pause, Alt+T to test, Alt+P to programming; 1–5 alone take a suggestion into
-the finding form. A digit that is the start of a scan (another key follows at a scanner's pace)
+Alt+L labour start / pause, Alt+T to test, Alt+P to programming, Alt+R ask the stores for a part;
+1–5 alone take a suggestion into the finding form. A digit that is the start of a scan (another key follows at a scanner's pace)
 goes to the scan box instead, so a tag scanned anywhere still opens its card.
 """
 
@@ -52,6 +52,7 @@ window.rmaBench = (() => {
     KeyL: () => click('labour-toggle'),
     KeyT: () => click('decide-test'),
     KeyP: () => click('decide-programming'),
+    KeyR: () => focusIn('parts-request-part'),
   };
   window.addEventListener('keydown', (e) => {
     if (e.isComposing || e.ctrlKey || e.metaKey || q('.q-dialog')) return;
