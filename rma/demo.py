@@ -809,7 +809,9 @@ def _latest_visits(rng: random.Random, journeys: _Journeys) -> list[_VisitPlan]:
 def _earlier_visits(rng: random.Random, journeys: _Journeys, latest: list[_VisitPlan]) -> None:
     """Repeat returns: units now open that came back weeks after an earlier visit shipped them repaired."""
     open_now = [p for p in latest if p.final not in TERMINAL | {S.PASSED}]
-    for plan in rng.sample(open_now, REPEAT_RETURNS):
+    # One of them is in repair, whatever the date: the bench's queue and card show a repeat.
+    first = rng.choice([p for p in open_now if p.final is S.IN_REPAIR])
+    for plan in [first, *rng.sample([p for p in open_now if p is not first], REPEAT_RETURNS - 1)]:
         case = plan.case
         steps = journeys.repair(plan.unit.spec, case, parts=case.part is not None,
                                 programming=case.reflash, test_fail=False, test_abort=False, ending=S.SHIPPED)
