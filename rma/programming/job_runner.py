@@ -508,6 +508,8 @@ def run_job(db: Database, actor_name: str, key: str, *, port: str, station: str 
     """Run (or resume) job ``key`` on the programmer at ``port`` until it is complete, has nothing left,
     the operator stops it, ``rounds`` rounds are done, or ``next_round`` says no."""
     port = clean_port(port)
+    if rounds is not None and not 1 <= rounds <= 100_000:
+        raise DomainError("bad_rounds", "rounds is a number from 1 to 100000, not {rounds}", rounds=rounds)
     programmer = open_programmer(port, programmer_factory)
     try:
         plan = prepare(db, actor_name, key, port=port, station=station, resume=resume)

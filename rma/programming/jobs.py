@@ -338,8 +338,8 @@ def list_jobs(uow: UnitOfWork, *, limit: int | None = None) -> list[dict[str, An
 
 def job_label(uow: UnitOfWork, key: str, *, count: Any = None, dpi: int = 203, fmt: str = "png") -> bytes:
     """The label of a tray or bag of the job's good ICs: part, firmware version, SHA-256's first 8, count."""
-    from labels import render
     from labels.errors import LabelError
+    from labels.render import render, to_pdf, to_png, to_zpl
 
     row = show_job(uow, key)
     if count is None or str(count).strip() == "":
@@ -355,12 +355,12 @@ def job_label(uow: UnitOfWork, key: str, *, count: Any = None, dpi: int = 203, f
     fields = {"part_number": row["programmed_part"], "firmware": row["firmware_version"], "sha8": row["sha8"],
               "count": str(n), "job": row["job"], "description": row["name_zh"]}
     try:
-        image = render.render("ic_tray", fields, dpi)
+        image = render("ic_tray", fields, dpi)
         if fmt == "pdf":
-            return render.to_pdf([image])
+            return to_pdf([image])
         if fmt == "zpl":
-            return render.to_zpl(image)
-        return render.to_png(image)
+            return to_zpl(image)
+        return to_png(image)
     except LabelError as exc:
         raise DomainError("label_error", "the label cannot be made: {reason}", reason=str(exc)) from None
 
