@@ -208,7 +208,7 @@ def sockets_off(uow: UnitOfWork, job_id: int) -> set[int]:
 
 def _per_socket(uow: UnitOfWork, job_ids: list[int]) -> dict[int, dict[int, dict[str, int]]]:
     """job id -> socket -> {ok, failed, error, aborted, abandoned, unfinished}: one GROUP BY."""
-    result = func.coalesce(ProgrammingResult.result, "unfinished")
+    result = ProgrammingResult.result
     rows = uow.session.execute(
         select(IcJobAttempt.job_id, ProgrammingAttempt.socket, result, func.count())
         .join(ProgrammingAttempt, ProgrammingAttempt.id == IcJobAttempt.attempt_id)
@@ -217,7 +217,7 @@ def _per_socket(uow: UnitOfWork, job_ids: list[int]) -> dict[int, dict[int, dict
         .group_by(IcJobAttempt.job_id, ProgrammingAttempt.socket, result)).all() if job_ids else []
     out: dict[int, dict[int, dict[str, int]]] = {}
     for job_id, socket, res, n in rows:
-        key = res.value if isinstance(res, AttemptResult) else str(res)
+        key = AttemptResult(res).value if res is not None else "unfinished"
         out.setdefault(job_id, {}).setdefault(socket, {}).setdefault(key, 0)
         out[job_id][socket][key] += n
     return out

@@ -165,4 +165,26 @@ ZH: dict[str, str] = {
     "release firmware": "发布固件",
     "retire firmware": "停用固件",
     "reflash units": "烧录整机",
+    # --- IC batch jobs: errors and actions
+    "open IC programming jobs": "新建IC烧录任务",
+    "run IC programming jobs": "执行IC烧录任务",
+    "no IC programming job {job}": "没有IC烧录任务 {job}",
+    "a job's quantity is a whole number from 1 to {most}, not {qty}": "任务数量应为 1 到 {most} 的整数，而不是 {qty}",
+    "a programmer's socket is a number from 1 to {most}, not {socket}": "烧录座编号应为 1 到 {most}，而不是 {socket}",
+    "firmware {version} ({sha}) is not for {part} (it is for {target})":
+        "固件 {version}（{sha}）不适用于 {part}（它适用于 {target}）",
+    "job {job} has {n} IC(s) in progress in a socket: those cannot go back to a bin":
+        "任务 {job} 有 {n} 颗IC正在烧录座中烧录：不能退回货位",
+    "a tray label counts 1 to {good} good ICs of job {job}, not {count}":
+        "托盘标签数量应为任务 {job} 的 1 到 {good} 颗良品IC，而不是 {count}",
+    "{part} has no home bin: name the bin the programmed ICs go to": "{part} 没有默认货位：请指定已烧录IC入库的货位",
+    "job {job} is being run at {station} by {user}": "任务 {job} 正在 {station} 由 {user} 烧录",
+    "job {job} has its {quantity} good ICs: nothing more is programmed": "任务 {job} 已有 {quantity} 颗良品：不再烧录",
+    "job {job} holds no blank IC that is not already programmed or in a socket ({issued} issued, {good} good, "
+    "{failed} failed, {returned} returned, {in_progress} in progress): issue more first":
+        "任务 {job} 已没有未烧录且不在烧录座中的空白IC（已发 {issued}，良品 {good}，不良 {failed}，退回 {returned}，"
+        "烧录中 {in_progress}）：请先再发料",
+    "rounds is a number from 1 to 100000, not {rounds}": "轮数应为 1 到 100000，而不是 {rounds}",
+    "job {job} has an IC left in progress in socket {socket} (attempt {attempt}): resume the job, which checks it "
+    "first": "任务 {job} 在烧录座 {socket} 有一颗中断的IC（记录 {attempt}）：请选择继续任务，系统会先校验它",
 }
