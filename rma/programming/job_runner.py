@@ -74,6 +74,7 @@ from rma.programming.services import (
 log = logging.getLogger(__name__)
 
 SOCKET_OFF_AFTER = 3  # failed ICs in a row that switch a socket off
+BEAT_WHILE_WAITING_S = 60.0  # the lock's heartbeat while the operator swaps the ICs between rounds
 FATAL = frozenset({"programmer_timeout", "programmer_wrong_reply", "programmer_port_lost", "programmer_garbled",
                    "programmer_bad_crc"})  # the programmer or its line: the run stops
 
@@ -190,6 +191,31 @@ def _release(db: Database, plan: JobPlan) -> None:
                                                         IcJobLock.station == plan.station))
     except Exception:  # noqa: BLE001 - the same station takes its own lock back anyway
         log.warning("could not release the lock of job %s", plan.job, exc_info=True)
+
+
+def _beat(db: Database, plan: JobPlan) -> None:
+    with db.uow() as uow:
+        uow.session.execute(update(IcJobLock).where(IcJobLock.job_id == plan.job_id,
+                                                    IcJobLock.station == plan.station)
+                            .values(heartbeat_at=uow.now()))
+
+
+def _waiting(db: Database, plan: JobPlan, ask: Callable[[int], bool], n: int) -> bool:
+    """Ask the operator for the next round; the job's lock keeps its heartbeat while they swap the ICs."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(BEAT_WHILE_WAITING_S):
+            try:
+                _beat(db, plan)
+            except Exception:  # noqa: BLE001 - the next start row finds out if the lock was lost
+                log.warning("job %s: the heartbeat could not be written", plan.job, exc_info=True)
+
+    threading.Thread(target=beat, name=f"beat-{plan.job}", daemon=True).start()
+    try:
+        return ask(n)
+    finally:
+        done.set()
 
 
 def prepare(db: Database, actor_name: str, key: str, *, port: str, station: str | None = None,
@@ -567,7 +593,7 @@ def run_job(db: Database, actor_name: str, key: str, *, port: str, station: str 
                                      f"of job {plan.job}")
             if rounds is not None and n >= rounds:
                 raise _Stop("rounds", f"{n} round(s) done")
-            if next_round is not None and not next_round(n):
+            if next_round is not None and not _waiting(db, plan, next_round, n):
                 raise _Stop("stopped", "stopped by the operator")
     except _Stop as stop:
         run.stopped, run.message = stop.code, stop.message
