@@ -4,10 +4,14 @@ Revision ID: 0011
 Revises: 0008
 Create Date: 2026-12-01
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from rma.migrations.ledger_guard import drop_ledger_guard, harden_ledger_guard, install_ledger_guard
+from rma.migrations.ledger_guard import (
+    drop_ledger_guard,
+    harden_ledger_guard,
+    install_ledger_guard,
+)
 
 # The append-only ledgers of this revision, with their primary and unique keys.
 LEDGERS = (
