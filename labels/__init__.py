@@ -12,7 +12,8 @@ Data in, label out::
 
 Templates are TOML files in ``labels/templates/`` (see ``labels.template`` for the format);
 the shipped ones are ``unit_tag`` (50 × 30 mm), ``parcel`` (a received parcel, 100 × 60 mm),
-``parcel_out`` (a parcel sent to a customer, 100 × 60 mm) and ``part_bin`` (70 × 40 mm).
+``parcel_out`` (a parcel sent to a customer, 100 × 60 mm), ``part_bin`` (70 × 40 mm) and ``ic_tray``
+(a tray or bag of programmed ICs, 70 × 40 mm).
 """
 
 from labels.errors import LabelError, PrinterError

@@ -21,7 +21,9 @@ released through the registry's services; every reflash at the bench is a real a
 programming services (``reflash_unit``) against the programmer simulator on a pty, unpaced: the
 chip holds the unit's old firmware first, one verify finds a weak flash cell (back to the bench,
 then programmed), and a reflash leaves the firmware of the NAV-520 interception plan behind and
-clears its alert by itself. The factory's shipment records, for which no service takes a unit of
+clears its alert by itself. The materials clerk runs an IC batch job (``rma.programming.demo_jobs``):
+12 programmed W25Q16s from 16 blanks on the simulator, one socket off for its self-test and one
+switched off after three weak flashes. The factory's shipment records, for which no service takes a unit of
 work, are written as the units import would write them.
 
 The clock is set by hand before each step (the run engine's too, through ``db.with_clock``),
@@ -62,6 +64,7 @@ from rma.inventory.demo import StoresDemo
 from rma.inventory.demo_parts import ON_DEMAND
 from rma.programming import registry
 from rma.programming import services as programming
+from rma.programming.demo_jobs import ic_job
 from rma.programming.models import AttemptResult
 from rma.test_station import services as tests
 from rma.test_station.models import Outcome, TestRun, Verdict
@@ -1500,6 +1503,9 @@ def _load(uow: UnitOfWork, clock: _Clock, demo: _Demo, station: _TestStation, re
         if s.exchange:
             at(s.at, 3, lambda s=s: ship(s, s.visits[0]))
     stores.schedule(at)
+    arrivals = sorted(p.arrived for p in demo.parcels)  # an IC batch job, late in the demo's weeks
+    at(arrivals[len(arrivals) * 9 // 10] + timedelta(minutes=15), 4, lambda: ic_job(
+        uow, station.db, clock, users, stores.supplier["ic"], clock.at))
     for when, _rank, _n, action in sorted(actions, key=lambda a: a[:3]):
         clock.at = when
         action()

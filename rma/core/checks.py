@@ -36,7 +36,7 @@ from rma.db import Database, UnitOfWork
 
 # Modules whose import registers an area's checks (each calls ``register_check``).
 AREA_CHECKS = ("rma.test_station.services", "rma.inventory.checks", "rma.bench.checks",
-               "rma.programming.checks")
+               "rma.programming.checks", "rma.programming.job_checks")
 LISTED_PER_CODE = 1000  # violations listed per code; all of them are counted
 
 

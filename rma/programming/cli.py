@@ -11,6 +11,7 @@ from rma.clikit import Context, one_line, terminal_safe
 from rma.clikit import add_command as cmd
 from rma.errors import DomainError
 from rma.exports import csv_text
+from rma.programming import job_cli
 
 # ---------------------------------------------------------------- the firmware registry
 
@@ -315,6 +316,7 @@ def register(sub) -> None:  # noqa: ANN001
     log.add_argument("--csv", action="store_true")
     sh = cmd(pr, "show", cmd_program_show, "one programming attempt")
     sh.add_argument("attempt_id", type=int)
+    job_cli.register(pr)
 
     sim = next(a for a in sub._name_parser_map["sim"]._actions if a.dest == "sim_command")  # noqa: SLF001
     p = cmd(sim, "programmer", cmd_sim_programmer, "a simulated 4-socket gang programmer: prints its URL",

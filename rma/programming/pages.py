@@ -1,6 +1,7 @@
 """The programming area's page, ``/programming``: reflash at the bench (technician, lead), the units
 waiting in programming, the firmware registry (release and retire for the lead and supervisor),
-and the newest attempts of the programming ledger, each as a sentence."""
+the newest attempts of the programming ledger, each as a sentence, and the IC batch jobs (first
+for the materials clerk); a job's screen is ``/programming/job/KEY`` (``pages_jobs``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rma.core.models import Role
 from rma.i18n import _
 from rma.programming import registry, services
 from rma.programming.pages_bench import BenchReflash, queue_table
+from rma.programming.pages_jobs import job_page, jobs_section
 from rma.programming.widgets.attempts import attempts_table
 from rma.programming.widgets.firmware_table import FirmwareTable
 from rma.programming.widgets.port_picker import toml_port
@@ -33,6 +35,10 @@ def register() -> None:
         below = Below(user, bool(bench))
         await below.draw()
 
+    @protected_page("/programming/job/{key}", area=PROGRAMMING, title="IC batch job")
+    async def ic_job_page(user: SessionUser, key: str) -> None:
+        await job_page(user, key)
+
 
 class Below:
     """What follows the reflash: the queue, the firmware registry, the newest attempts; drawn again after each."""
@@ -46,6 +52,8 @@ class Below:
         recent = await runtime.read(lambda uow: services.list_attempts(uow, services.AttemptFilter(limit=RECENT)))
         self.area.clear()
         with self.area:
+            if Role.MATERIALS in self.user.roles:  # the materials clerk's work first
+                await jobs_section(self.user)
             if queue is not None:
                 section_title(_("Waiting in programming"))
                 queue_table(queue)
@@ -53,5 +61,5 @@ class Below:
             await FirmwareTable(self.user, lambda: runtime.read(registry.list_images)).draw()
             section_title(_("Programming ledger"))
             attempts_table(recent, testid="programming-attempts")
-            if Role.MATERIALS in self.user.roles and not self.bench:
-                ui.label(_("IC batch jobs are not built yet.")).classes("text-slate-500 italic")
+            if Role.MATERIALS not in self.user.roles:
+                await jobs_section(self.user)

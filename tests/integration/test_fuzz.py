@@ -114,7 +114,8 @@ def argv_for(path, parser, valid, dest=None, value=None):  # noqa: ANN001, ANN20
 
 def check(argv: list[str], code: int | None, err: str, problems: list[str]) -> None:
     shown = [a if len(a) < 60 else f"{a[:20]}…({len(a)} chars)" for a in argv]
-    if code not in (0, 1, 2, 3) or (code == 3 and argv[:2] not in (["test", "run"], ["program", "unit"])):
+    if code not in (0, 1, 2, 3) or (code == 3 and argv[:2] not in (["test", "run"], ["program", "unit"])
+                                    and argv[:3] not in (["program", "job", "run"], ["program", "job", "resume"])):
         problems.append(f"{shown}: exit {code}")
     bad = [w for w in ("Traceback", "internal error", "database error") if w in err]
     if bad:

@@ -46,8 +46,11 @@ PARCEL_OUT = {
     "sender": "intake-1",
 }
 PART_BIN = {"part_number": "PN-7700-0123", "description": "主控板 MCU 含散热片", "location": "A-03-2"}
-SAMPLES = {"unit_tag": UNIT, "parcel": PARCEL, "parcel_out": PARCEL_OUT, "part_bin": PART_BIN}
-BARCODES = [("unit_tag", "tag"), ("parcel", "waybill"), ("parcel_out", "waybill"), ("part_bin", "part_number")]
+IC_TRAY = {"part_number": "SPI-W25Q16-P1.4.0", "firmware": "1.4.0", "sha8": "3fa91c07", "count": 96,
+           "job": "ICJ-000012", "description": "SPI Flash W25Q16（已烧录 1.4.0）"}
+SAMPLES = {"unit_tag": UNIT, "parcel": PARCEL, "parcel_out": PARCEL_OUT, "part_bin": PART_BIN, "ic_tray": IC_TRAY}
+BARCODES = [("unit_tag", "tag"), ("parcel", "waybill"), ("parcel_out", "waybill"), ("part_bin", "part_number"),
+            ("ic_tray", "part_number")]
 
 
 @pytest.fixture(scope="module", autouse=True)
