@@ -26,7 +26,14 @@ from sqlalchemy.orm import aliased
 
 from rma.bench.models import BenchCode, CodeKind, Finding, LabourSession, RepairCard
 from rma.core import settings
-from rma.core.models import Customer, ProductModel, ReturnsLedgerEntry, Unit, User, Visit
+from rma.core.models import (
+    Customer,
+    ProductModel,
+    ReturnsLedgerEntry,
+    Unit,
+    User,
+    Visit,
+)
 from rma.core.parse import check_limit, clean_key, parse_month
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
