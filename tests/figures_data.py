@@ -35,14 +35,20 @@ def run_at(db, when, tag, url):
 
 
 
-def make_june(db) -> dict[str, str]:
-    """The June of the story; returns the tags by unit name (U1 … U6, U1b: U1 back)."""
-    seed_basics(db)
+def make_june(db, *, seeded: bool = False) -> dict[str, str]:
+    """The June of the story; returns the tags by unit name (U1 … U6, U1b: U1 back).
+
+    ``seeded``: the browser tests' station already holds the admin, clerk, lead, model and customer."""
+    if not seeded:
+        seed_basics(db)
     with db.uow() as uow:
         admin = core.get_actor(uow, "admin")
         core.add_user(uow, admin, username="tess", password="tess-pass", roles=[Role.TESTER])
+        if seeded:
+            core.add_user(uow, admin, username="tech", password="tech-pass", roles=[Role.TECHNICIAN])
+            core.add_user(uow, admin, username="boss", password="boss-pass-1", roles=[Role.SUPERVISOR])
     act(db, at(1), "boss", intake.add_interception, model_code="HU-8800", action="replace U12",
-        serial_from="HU88000006", serial_to="HU88000006")
+        serial_from="HU88100006", serial_to="HU88100006")
     tags: dict[str, str] = {}
 
     def parcel(day: int, courier: str, waybill: str, cost: str, serials: list[str]) -> list[str]:
@@ -56,7 +62,7 @@ def make_june(db) -> dict[str, str]:
             intake.close_parcel(uow, clerk, waybill, courier)
         return out
 
-    t = parcel(2, "SF", "SF1000000001", "20.00", [f"HU8800000{i}" for i in range(1, 6)])
+    t = parcel(2, "SF", "SF1000000001", "20.00", [f"HU8810000{i}" for i in range(1, 6)])
     tags.update(zip(("U1", "U2", "U3", "U4", "U5"), t, strict=True))
 
     def take(tag: str, finding: dict | None, hours: tuple[int, int] = (10, 11)) -> None:
@@ -86,10 +92,10 @@ def make_june(db) -> dict[str, str]:
     with FixtureSimulator("head_unit", firmware=FIRMWARE) as sim:
         assert run_at(db, at(7, 10), tags["U2"], sim.url).outcome.value == "pass"
 
-    act(db, at(5), "clerk", intake.ship_unit, "HU88000001", courier="SF", waybill="SF2000000001", cost="15.00")
-    act(db, at(9), "clerk", intake.ship_unit, "HU88000002", courier="SF", waybill="SF2000000002", cost="15.00")
+    act(db, at(5), "clerk", intake.ship_unit, "HU88100001", courier="SF", waybill="SF2000000001", cost="15.00")
+    act(db, at(9), "clerk", intake.ship_unit, "HU88100002", courier="SF", waybill="SF2000000002", cost="15.00")
     act(db, at(12), "lead", core.move_visit, tags["U3"], VisitState.REFURBISHED, "into stock")
-    later = parcel(27, "ZTO", "ZT3000000001", "12.50", ["HU88000001", "HU88000006"])
+    later = parcel(27, "ZTO", "ZT3000000001", "12.50", ["HU88100001", "HU88100006"])
     tags.update(zip(("U1b", "U6"), later, strict=True))
     return tags
 
