@@ -39,6 +39,7 @@ LABELS: dict[str, str] = {
     "median_days": "Turnaround median (days)", "p90_days": "Turnaround 90th percentile (days)",
 }
 PAIR_COLUMNS = ["figure", "指标", "value"]
+HEADINGS = {"Test": "Test station", "Programming": "IC programming"}  # a sheet's words where another area's differ
 
 
 def _pairs(section: dict[str, Any], keys: list[str]) -> list[dict[str, Any]]:
@@ -151,7 +152,7 @@ def pdf(report: dict[str, Any], *, title: str | None = None) -> bytes:
     line([f"model {filters['model'] or 'all'} · customer {filters['customer'] or 'all'}"], [PAGE[0] - 2 * MARGIN])
     for sheet_title, columns, rows in sheets(report):
         y += LINE // 2
-        line([f"{sheet_title} · {translate(sheet_title, 'zh')}"], [PAGE[0] - 2 * MARGIN], f=big, gap=LINE + 12)
+        line([f"{sheet_title} · {translate(HEADINGS.get(sheet_title, sheet_title), 'zh')}"], [PAGE[0] - 2 * MARGIN], f=big, gap=LINE + 12)
         usable = PAGE[0] - 2 * MARGIN
         if columns == PAIR_COLUMNS:
             widths = [usable * 4 // 10, usable * 4 // 10, usable * 2 // 10]
