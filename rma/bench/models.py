@@ -112,7 +112,9 @@ class Finding(LedgerRow, Base):
         # Suggestions: one range of this index per model and symptom, counted without the table.
         Index("ix_bench_findings_suggest", "model_id", "symptom_code", "defect_code", "repair_code", "section_code",
               "designator", "sign", "visit_id"),
-        Index("ix_bench_findings_at", "at"),  # figures: the fault Pareto of a month
+        # figures: a month's fault Pareto and no-fault-found, from the index alone
+        Index("ix_bench_findings_at", "at", "model_id", "visit_id", "sign", "nff", "symptom_code", "defect_code",
+              "designator"),
     )
 
     id: Mapped[intpk]

@@ -15,13 +15,14 @@ filter that matches nothing gives empty figures, not an error. The stores' figur
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select
+from sqlalchemy import and_, case, distinct, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from rma.bench.models import BenchCode, CodeKind, Finding, LabourSession, RepairCard
@@ -344,45 +345,54 @@ def wip(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
             "total": sum(r["total"] for r in rows), "late": sum(r["late"] for r in rows)}
 
 
-def _percentiles(uow: UnitOfWork, f: Filters, by_model: bool, by_month: bool) -> list[dict[str, Any]]:
-    w = _window(uow, f)
-    days = _days(uow, Visit.closed_at, Visit.opened_at)
-    month = _month_bucket(Visit.closed_at, w, f.months)
-    keys = ([ProductModel.code.label("model")] if by_model else []) + ([month.label("month")] if by_month else [])
-    parts = [k.element if hasattr(k, "element") else k for k in keys] or [literal(1)]
-    inner = (_visits_from(*keys, days.label("d"), func.row_number().over(partition_by=parts, order_by=days).label("rn"),
-                          func.count().over(partition_by=parts).label("n"))
-             .where(*_closed_as(w, *LEFT), *_scope(f)).subquery())
-    c = inner.c
-    cols = ([c.model] if by_model else []) + ([c.month] if by_month else [])
-    q = (select(*cols, func.max(c.n), func.max(case((c.rn == (c.n + 1) // 2, c.d))),
-                func.max(case((c.rn == (c.n * 9 + 9) // 10, c.d))), func.avg(c.d))
-         .group_by(*cols).order_by(*cols))
-    out = []
-    for row in uow.session.execute(q):
-        *key, n, med, p90, mean = row
-        if not n:
-            continue  # no visit left: an aggregate without groups still gives one empty row
-        item: dict[str, Any] = {}
-        if by_model:
-            item["model"] = key.pop(0)
-        if by_month:
-            item["month"] = month_text(int(key.pop(0)))
-        item.update(units=int(n), median_days=round(float(med), 1), p90_days=round(float(p90), 1),
-                    mean_days=round(float(mean), 1))
-        out.append(item)
-    return out
+TENTHS = 10  # turnaround is counted in tenths of a day (2.4 hours): the figures show one decimal
+
+
+def _nearest_rank(bins: list[tuple[int, int]], n: int, p: float) -> float:
+    """The ⌈p·n⌉-th shortest of ``n`` durations given as sorted (tenths of a day, how many)."""
+    rank, seen = max(1, math.ceil(p * n - 1e-9)), 0
+    for tenths, count in bins:
+        seen += count
+        if seen >= rank:
+            return tenths / TENTHS
+    return bins[-1][0] / TENTHS
 
 
 def turnaround(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
     """Turnaround, received (visit opened) → left the depot (closed as shipped, refurbished into
     stock or returned unrepaired; scrapped units never leave), in days, for the visits that left in
     the window: the median and the 90th percentile (nearest rank: the ⌈p·n⌉-th shortest), by
-    model and month, by month, and over the window."""
-    overall = _percentiles(uow, f, False, False)
-    return {"by_model_month": _percentiles(uow, f, True, True), "by_month": _percentiles(uow, f, False, True),
-            "by_model": _percentiles(uow, f, True, False),
-            "all": overall[0] if overall else {"units": 0, "median_days": None, "p90_days": None, "mean_days": None}}
+    model and month, by month, by model and over the window. One query counts the visits per
+    model, month and tenth of a day; the percentiles are read off those counts."""
+    w = _window(uow, f)
+    days = _days(uow, Visit.closed_at, Visit.opened_at)
+    month = _month_bucket(Visit.closed_at, w, f.months)
+    tenths = func.round(days * TENTHS)
+    q = (_visits_from(ProductModel.code, month, tenths, func.count(), func.sum(days))
+         .where(*_closed_as(w, *LEFT), *_scope(f)).group_by(ProductModel.code, month, tenths))
+    groups: dict[tuple[str | None, int | None], dict[int, list[float]]] = {}
+    for model, m, t, n, total in uow.session.execute(q):
+        for key in ((model, int(m)), (None, int(m)), (model, None), (None, None)):
+            cell = groups.setdefault(key, {}).setdefault(int(t), [0, 0.0])
+            cell[0] += int(n)
+            cell[1] += float(total)
+
+    def summary(key: tuple[str | None, int | None]) -> dict[str, Any]:
+        bins = sorted((t, int(c[0])) for t, c in groups[key].items())
+        n = sum(c for _t, c in bins)
+        mean = sum(c[1] for c in groups[key].values()) / n
+        return {"units": n, "median_days": _nearest_rank(bins, n, 0.5), "p90_days": _nearest_rank(bins, n, 0.9),
+                "mean_days": round(mean, 1)}
+
+    def rows(of_model: bool, of_month: bool) -> list[dict[str, Any]]:
+        keys = sorted((k for k in groups if (k[0] is not None) == of_model and (k[1] is not None) == of_month),
+                      key=lambda k: (k[0] or "", k[1] or 0))
+        return [{**({"model": k[0]} if of_model else {}), **({"month": month_text(k[1])} if of_month else {}),
+                 **summary(k)} for k in keys]
+
+    return {"by_model_month": rows(True, True), "by_month": rows(False, True), "by_model": rows(True, False),
+            "all": summary((None, None)) if groups else {"units": 0, "median_days": None, "p90_days": None,
+                                                          "mean_days": None}}
 
 
 # ---------------------------------------------------------------- volumes and quality
@@ -413,7 +423,14 @@ def quality(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
     repaired visits in the window without a failed outgoing test ÷ repaired visits."""
     repeat = count_visits(uow, f, "repeat")
     repaired = count_visits(uow, f, "repaired")
-    ftf = count_visits(uow, f, "first_time_fix")
+    # the repaired visits that failed one: from the few failed runs (the outcome's index), not every visit
+    w = _window(uow, f)
+    failed = uow.session.scalar(
+        _visits_from(func.count(distinct(Visit.id))).join(TestRun, TestRun.visit_id == Visit.id)
+        .join(TestRunEnd, TestRunEnd.run_id == TestRun.id)
+        .where(TestRunEnd.outcome == Outcome.FAIL.value, TestRun.kind == RunKind.OUTGOING.value,
+               *_closed_as(w, *REPAIRED), *_scope(f)))
+    ftf = repaired - int(failed or 0)  # = the visit set "first_time_fix"
     return {"repeat": repeat, "repaired": repaired, "repeat_rate": _rate(repeat, repaired),
             "first_time_fix": ftf, "first_time_fix_rate": _rate(ftf, repaired),
             "repeat_window_days": int(settings.value(uow, "repeat_window_days"))}
@@ -451,7 +468,15 @@ def testing(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
     q = (select(*[func.sum(case((_run_set(k), 1), else_=0)) for k in RUN_SETS])
          .select_from(TestRun).join(TestRunEnd, TestRunEnd.run_id == TestRun.id).where(*_runs_scope(f, w)))
     first, first_pass, first_fail, retests = (int(x or 0) for x in uow.session.execute(q).one())
-    nff, found = count_visits(uow, f, "nff"), count_visits(uow, f, "with_findings")
+    # per visit closed in the window: its standing findings and standing no-fault-found (the sets
+    # "with_findings" and "nff"), in one pass over the findings of those visits
+    per_visit = (_visits_from(func.sum(Finding.sign).label("all"),
+                              func.sum(case((Finding.nff.is_(True), Finding.sign), else_=0)).label("nff"))
+                 .join(Finding, Finding.visit_id == Visit.id)
+                 .where(*_closed_as(w, *LEFT, S.SCRAPPED), *_scope(f)).group_by(Visit.id).subquery())
+    found, nff = (int(x or 0) for x in uow.session.execute(
+        select(func.sum(case((per_visit.c.all > 0, 1), else_=0)),
+               func.sum(case((per_visit.c.nff > 0, 1), else_=0)))).one())
     return {"first_tests": first, "first_pass": first_pass, "first_fail": first_fail, "retests": retests,
             "first_pass_yield": _rate(first_pass, first), "retests_per_unit": _rate(retests, first),
             "nff": nff, "with_findings": found, "nff_rate": _rate(nff, found)}
@@ -565,8 +590,7 @@ def parts(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
     lines_n, filled = sum(r["lines"] for r in fill_rows), sum(r["filled_first"] for r in fill_rows)
     lines, _closed = reports.month_lines(uow, f.last)
     stock_value = sum(line["closing_value"] for line in lines.values())
-    turns = reports.stock_turns(uow)
-    slow = reports.slow_stock(uow)
+    turns, slow = _stores_today(uow)
     w = _window(uow, f)
     book = CountLine.book_milli * Part.unit_cost_e4 / 1000
     variance_abs, book_value = uow.session.execute(
@@ -583,6 +607,25 @@ def parts(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
             "count_variance_value": reports.money_text(int(variance_abs)),
             "count_book_value": reports.money_text(int(book_value)),
             "count_variance_rate": _rate(int(variance_abs), int(book_value))}
+
+
+_TODAY: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _stores_today(uow: UnitOfWork) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stores' figures as of today (stock turns, slow and dead stock), kept while the parts
+    ledger has no new move and the day is the same: they read the whole ledger, and change only
+    with a move or a new day."""
+    from rma.inventory import reports
+
+    key = (str(uow.session.get_bind().url), uow.now().astimezone().date(),
+           uow.session.scalar(select(func.max(StockMove.id))))
+    hit = _TODAY.get(key)
+    if hit is None:
+        hit = (reports.stock_turns(uow), reports.slow_stock(uow))
+        _TODAY.clear()
+        _TODAY[key] = hit
+    return hit
 
 
 def drill_moves(uow: UnitOfWork, f: Filters, *, limit: int | None = 500) -> dict[str, Any]:
@@ -658,18 +701,26 @@ def drill_attempts(uow: UnitOfWork, f: Filters, *, socket: int | None = None, li
 
 
 def couriers(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
-    """Courier costs (物流费用核对), from the intake's own report (``rma courier costs``) of each
-    month in the window: parcels opened in the month, their cost, by courier and direction."""
-    from rma.intake.services import courier_costs
+    """Courier costs (物流费用核对) as the intake's ``rma courier costs`` counts them (parcels opened
+    in the month, by courier and direction), totalled in SQL per month; each month links to the
+    intake's page of its parcels."""
+    from rma.intake.models import Parcel
 
-    total, parcels, months = Decimal("0.00"), 0, []
-    for m in f.months:
-        report = courier_costs(uow, month_text(m))
-        total += Decimal(report["total"])
-        parcels += len(report["parcels"])
-        months.append({"month": report["month"], "total": report["total"], "by_courier": report["by_courier"],
-                       "link": f"/couriers?month={report['month']}"})
-    return {"total": f"{total:.2f}", "parcels": parcels, "months": months}
+    w = _window(uow, f)
+    month = _month_bucket(Parcel.opened_at, w, f.months)
+    rows = uow.session.execute(
+        select(month, Parcel.courier, Parcel.direction, func.count(), func.sum(Parcel.cost),
+               func.sum(case((Parcel.cost.is_(None), 1), else_=0)))
+        .where(_in(Parcel.opened_at, w)).group_by(month, Parcel.courier, Parcel.direction)
+        .order_by(month, Parcel.courier, Parcel.direction))
+    by_month: dict[int, list[dict[str, Any]]] = {m: [] for m in f.months}
+    for m, courier, direction, n, cost, without in rows:
+        by_month[int(m)].append({"courier": courier, "direction": getattr(direction, "value", direction),
+                                 "parcels": int(n), "cost": f"{Decimal(cost or 0):.2f}", "without_cost": int(without)})
+    months = [{"month": month_text(m), "total": f"{sum(Decimal(r['cost']) for r in rs):.2f}", "by_courier": rs,
+               "link": f"/couriers?month={month_text(m)}"} for m, rs in by_month.items()]
+    return {"total": f"{sum(Decimal(m['total']) for m in months):.2f}",
+            "parcels": sum(r["parcels"] for rs in by_month.values() for r in rs), "months": months}
 
 
 def technicians(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
@@ -709,10 +760,11 @@ FIGURES: dict[str, Callable[[UnitOfWork, Filters], dict[str, Any]]] = {
 }
 
 
-def all_figures(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
-    """Every figure of the window (what the dashboard shows and the monthly report prints)."""
+def all_figures(uow: UnitOfWork, f: Filters, *, paretos: tuple[str, ...] = PARETO_BY) -> dict[str, Any]:
+    """Every figure of the window (what the monthly report prints); the dashboard asks only for
+    the Pareto it shows."""
     out: dict[str, Any] = {"filters": f.as_dict()}
     for name, figure in FIGURES.items():
         out[name] = figure(uow, f)
-    out["pareto"] = {by: pareto(uow, f, by) for by in PARETO_BY}
+    out["pareto"] = {by: pareto(uow, f, by) for by in paretos}
     return out

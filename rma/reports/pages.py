@@ -40,10 +40,10 @@ REFRESH_SECONDS = 60
 TREND_MONTHS = 12
 
 
-def _load(uow: Any, month: str | None, model: str | None, customer: str | None) -> dict[str, Any]:
+def _load(uow: Any, month: str | None, model: str | None, customer: str | None, by: str) -> dict[str, Any]:
     f = F.filters(uow, month=month or None, model=model or None, customer=customer or None)
     trend = F.Filters(F.add_months(f.last, -(TREND_MONTHS - 1)), f.last, f.model, f.customer)
-    return {"month": F.month_text(f.first), "fig": F.all_figures(uow, f),
+    return {"month": F.month_text(f.first), "fig": F.all_figures(uow, f, paretos=(by,)),
             "trend": F.turnaround(uow, trend)["by_month"]}
 
 
@@ -84,7 +84,7 @@ def register() -> None:
         async def show() -> None:
             asked = wanted()
             try:
-                data = await runtime.read(lambda uow: _load(uow, *asked))
+                data = await runtime.read(lambda uow: _load(uow, *asked, state["pareto_by"]))
             except DomainError as exc:
                 notify_problem(error_message(exc))
                 return
@@ -162,9 +162,7 @@ def register() -> None:
 
         async def switch(by: str) -> None:
             state["pareto_by"] = by
-            content.clear()
-            with content:
-                build(state["data"])
+            await show()
 
         async def download(kind: str) -> None:
             asked = wanted()

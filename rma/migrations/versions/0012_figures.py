@@ -15,7 +15,8 @@ depends_on = None
 INDEXES = (
     ('visits', 'ix_visits_closed_at', ['closed_at', 'state']),  # left the depot in the window; still open
     ('test_runs', 'ix_test_runs_started_at', ['started_at']),  # first-pass yield, re-tests
-    ('bench_findings', 'ix_bench_findings_at', ['at']),  # the fault Pareto
+    ('bench_findings', 'ix_bench_findings_at',  # the fault Pareto, from the index alone
+     ['at', 'model_id', 'visit_id', 'sign', 'nff', 'symptom_code', 'defect_code', 'designator']),
     ('bench_labour', 'ix_bench_labour_started_at', ['started_at']),  # labour hours
 )
 
