@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -55,16 +56,16 @@ def _pg_admin(base: str):  # noqa: ANN202
     return create_engine(base, isolation_level="AUTOCOMMIT")
 
 
-def sqlite_copy(visits: int, workdir: Path) -> str:
-    source = Path(scale.ensure("sqlite", visits))
+def sqlite_copy(visits: int, workdir: Path, fixture: str | None = None) -> str:
+    source = Path(fixture) if fixture else Path(scale.ensure("sqlite", visits))
     target = workdir / f"figures-{uuid.uuid4().hex[:6]}.sqlite"
-    target.write_bytes(source.read_bytes())
+    shutil.copyfile(source, target)
     return f"sqlite:///{target}"
 
 
-def pg_copy(visits: int, base: str) -> str:
+def pg_copy(visits: int, base: str, template: str | None = None) -> str:
     """``figures_<hex>``: a copy of the fixture's template, or the fixture built into it."""
-    template = scale._cache_key(visits).replace("-", "_")  # noqa: SLF001 - the fixture's own name
+    template = template or scale._cache_key(visits).replace("-", "_")  # noqa: SLF001 - the fixture's own name
     name = f"figures_{uuid.uuid4().hex[:8]}"
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     with _pg_admin(base).connect() as conn:
@@ -220,6 +221,8 @@ def main() -> None:
     ap.add_argument("--only", choices=("sqlite", "postgresql"))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the filled copies (their URLs are printed)")
+    ap.add_argument("--sqlite-fixture", metavar="FILE", help="copy this scale file (default: scale.py's cache)")
+    ap.add_argument("--pg-template", metavar="NAME", help="copy this template database (default: scale.py's)")
     args = ap.parse_args()
     kinds = [k for k in ("sqlite", "postgresql") if args.only in (None, k) and (k == "sqlite" or args.postgres)]
     print(f"figures benchmark: {args.visits:,} visits, {args.moves:,} part moves; cores {os.cpu_count()}, "
@@ -227,7 +230,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rma-figures-") as tmp:
         for kind in kinds:
             t = time.perf_counter()
-            url = sqlite_copy(args.visits, Path(tmp)) if kind == "sqlite" else pg_copy(args.visits, args.postgres)
+            url = (sqlite_copy(args.visits, Path(tmp), args.sqlite_fixture) if kind == "sqlite"
+                   else pg_copy(args.visits, args.postgres, args.pg_template))
             try:
                 engine = make_engine(url)
                 migrate.upgrade(engine)  # the copy, never the cached fixture

@@ -6,12 +6,19 @@ from __future__ import annotations
 import openpyxl
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
 
+from rma.core import services as core
+from rma.core import settings
+from rma.core.models import Role
 from rma.db import Database
 from tests.e2e.pages import (
     connected,
     element,
     log_in,
+    text_input,
     wait,
     wait_for_path,
     wait_for_text,
@@ -82,3 +89,39 @@ def test_the_supervisor_opens_the_biggest_fault_and_downloads_the_month(browser,
     assert units["Units received"] == 7
     assert test["First-pass yield"] == 0.6667
     assert quality["Repeat-repair rate"] == 0.3333
+
+
+@pytest.fixture
+def boss(station: Station) -> None:
+    db = Database.from_url(station.db_url)
+    try:
+        with db.uow() as uow:
+            core.add_user(uow, core.get_actor(uow, "admin"), username="boss", password="boss-pass-1",
+                          roles=[Role.SUPERVISOR])
+    finally:
+        db.dispose()
+
+
+def test_the_supervisor_changes_a_setting_and_a_bad_one_is_refused_with_its_range(browser, station, boss):
+    log_in(browser, station, "boss", "boss-pass-1")
+    wait_for_path(browser, "/")
+    browser.get(station.url("/settings"))
+    connected(browser)
+    box = text_input(browser, "setting-repeat_window_days-value")
+    assert box.get_attribute("value") == "90"
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("0")
+    element(browser, "setting-repeat_window_days-save").click()
+    wait(browser).until(EC.text_to_be_present_in_element(
+        (By.CSS_SELECTOR, ".q-notification"), "repeat_window_days must be a whole number from 1 to 3650"))
+    box = text_input(browser, "setting-repeat_window_days-value")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("60")
+    element(browser, "setting-repeat_window_days-save").click()
+    wait_for_text(browser, "setting-repeat_window_days", "changed by boss")
+    db = Database.from_url(station.db_url)
+    try:
+        with db.uow(readonly=True) as uow:
+            assert settings.value(uow, "repeat_window_days") == 60
+    finally:
+        db.dispose()
