@@ -192,7 +192,9 @@ def _state_at(w: _Window) -> Any:
 def _open_at(w: _Window) -> list[Any]:
     if w.current:
         return [Visit.closed_at.is_(None)]
-    return [Visit.opened_at < w.asof, or_(Visit.closed_at.is_(None), Visit.closed_at >= w.asof)]
+    # two ranges of the closed_at index (still open; closed after then), not every visit received before
+    return [or_(and_(Visit.closed_at.is_(None), Visit.opened_at < w.asof),
+                and_(Visit.closed_at >= w.asof, Visit.opened_at < w.asof))]
 
 
 def _age_bucket(w: _Window) -> Any:
