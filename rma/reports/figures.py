@@ -678,7 +678,7 @@ def programming(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
     jobs = 0
     if not f.model and not f.customer:
         jobs = int(uow.session.scalar(select(func.count(distinct(StockMove.job)))
-                                      .where(StockMove.job.is_not(None), StockMove.kind == MoveKind.JOB_ISSUE.value,
+                                      .where(StockMove.job > "", StockMove.kind == MoveKind.JOB_ISSUE.value,  # a range of the job index
                                              _in(StockMove.at, w))) or 0)
     attempts, oks = sum(s["attempts"] for s in sockets), sum(s["ok"] for s in sockets)
     return {"attempts": attempts, "ok": oks, "yield": _rate(oks, attempts),
