@@ -359,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rma.station.cli import register as register_station
 
     register_station(sub)
+    from rma.reports.cli import register as register_reports
+
+    register_reports(sub)
     return p
 
 

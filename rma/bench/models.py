@@ -112,6 +112,9 @@ class Finding(LedgerRow, Base):
         # Suggestions: one range of this index per model and symptom, counted without the table.
         Index("ix_bench_findings_suggest", "model_id", "symptom_code", "defect_code", "repair_code", "section_code",
               "designator", "sign", "visit_id"),
+        # figures: a month's fault Pareto and no-fault-found, from the index alone
+        Index("ix_bench_findings_at", "at", "model_id", "visit_id", "sign", "nff", "symptom_code", "defect_code",
+              "designator"),
     )
 
     id: Mapped[intpk]
@@ -140,6 +143,7 @@ class LabourSession(Base):
         # A technician works on one unit at a time, even when two screens start at once.
         Index("uq_bench_labour_one_running", "technician_id", unique=True,
               sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+        Index("ix_bench_labour_started_at", "started_at"),  # figures: a month's labour hours
     )
 
     id: Mapped[intpk]

@@ -150,6 +150,7 @@ class Visit(Base):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_visits_opened_at", "opened_at"),  # the returns ledger, newest first, by date
+        Index("ix_visits_closed_at", "closed_at", "state"),  # figures: left in a month; still open
         # A unit has at most one open visit, even when two clerks scan it at the same moment.
         Index("uq_visits_one_open_per_unit", "unit_id", unique=True,
               sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),

@@ -159,10 +159,10 @@ def register() -> None:
         await show()
 
     @protected_page(COURIERS.path, area=COURIERS, title="Courier costs")
-    async def couriers_page(user: SessionUser) -> None:
+    async def couriers_page(user: SessionUser, month: str | None = None) -> None:
         ui.label(_("Courier costs")).classes("text-2xl font-semibold")
-        with ui.row().classes("items-end gap-3"):
-            month = ui.input(_("Month"), value=this_month()).props(
+        with ui.row().classes("items-end gap-3"):  # ?month=YYYY-MM: the dashboard links a month's costs
+            month = ui.input(_("Month"), value=month or this_month()).props(
                 "type=month outlined dense stack-label data-testid=cost-month")
             ui.button(_("Export CSV"), icon="download", on_click=lambda: export()).props(
                 "outline no-caps data-testid=cost-export")

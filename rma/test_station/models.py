@@ -12,7 +12,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rma.core.models import Base, LedgerRow, User
@@ -58,7 +67,8 @@ class TestRun(LedgerRow, Base):
     __tablename__ = "test_runs"
     __seal_stream__ = "visit_id"
     __test__ = False
-    __table_args__ = (UniqueConstraint("visit_id", "kind", "attempt"),)
+    __table_args__ = (UniqueConstraint("visit_id", "kind", "attempt"),
+                      Index("ix_test_runs_started_at", "started_at"))  # figures: a month's tests
 
     id: Mapped[intpk]
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)

@@ -34,10 +34,12 @@ PROGRAMMING = Area("programming", "/programming", "IC programming", "memory",
 # The lead and the supervisor read the statement and approve count variances.
 STORES = Area("stores", "/stores", "Stores", "inventory_2", frozenset({Role.MATERIALS, Role.LEAD, Role.SUPERVISOR}))
 DASHBOARD = Area("dashboard", "/dashboard", "Dashboard", "insights", frozenset({Role.LEAD, Role.SUPERVISOR}))
+# The department's settings: the supervisor and the admin change them (rma/reports/pages_settings.py).
+SETTINGS = Area("settings", "/settings", "Department settings", "tune", frozenset({Role.SUPERVISOR, Role.ADMIN}))
 ADMIN = Area("admin", "/admin", "Admin", "manage_accounts", frozenset({Role.ADMIN}))
 
 AREAS: tuple[Area, ...] = (INTAKE, SHIPPING, LEDGER, COURIERS, BENCH, PROGRAMMING, TEST_STATION, TEST_LEDGER, STORES,
-                           DASHBOARD, ADMIN)
+                           DASHBOARD, SETTINGS, ADMIN)
 
 
 def areas_for(roles: frozenset[Role]) -> list[Area]:
