@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,8 +29,10 @@ from benchmarks import scale  # noqa: E402
 RMA = Path(sys.executable).with_name("rma")
 
 
-def one_run(url: str, home: Path) -> tuple[float, float, dict]:
+def one_run(url: str, home: Path, visits: int = scale.DEFAULT_VISITS) -> tuple[float, float, dict]:
     env = {**os.environ, "RMA_DATABASE_URL": url, "RMA_HOME": str(home)}
+    if not (home / "firmware").exists() and (scale.home_of(visits) / "firmware").exists():
+        shutil.copytree(scale.home_of(visits) / "firmware", home / "firmware")  # rma check hashes them again
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
     proc = subprocess.run([str(RMA), "check", "--json"], env=env, capture_output=True, text=True)
@@ -62,9 +65,9 @@ def main() -> None:
                 for _ in range(args.runs):
                     # a new Python for each run, so that its peak memory is its own
                     code = ("import sys, json; sys.path.insert(0, %r); from benchmarks.check import one_run; "
-                            "from pathlib import Path; e, m, r = one_run(%r, Path(%r)); "
+                            "from pathlib import Path; e, m, r = one_run(%r, Path(%r), %d); "
                             "print(json.dumps([e, m, r['ok'], r['counts']]))") % (
-                        str(Path(__file__).resolve().parents[1]), url, tmp)
+                        str(Path(__file__).resolve().parents[1]), url, tmp, args.visits)
                     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
                     elapsed, peak, ok, counts = json.loads(out.stdout)
                     times.append(elapsed)

@@ -167,6 +167,12 @@ JOURNEYS = {  # final state -> the moves after "opened", each (event, from, to)
 ENDINGS = (("shipped", 95), ("refurbished", 3), ("scrapped", 1), ("returned_unrepaired", 1))
 
 
+def home_of(visits: int) -> Path:
+    """The data folder the fixture's demo wrote its files to (firmware images, photos): a copy of
+    the database is only whole with it, as ``rma check`` hashes the firmware files again."""
+    return CACHE / f"{_cache_key(visits)}-home"
+
+
 def build(url: str, visits: int, *, seed: int = 20261130, progress=print) -> dict[str, float]:  # noqa: ANN001
     """Migrate ``url``, load the demo through the services, then write ``visits`` past visits in bulk."""
     from rma.core import seals
@@ -177,7 +183,14 @@ def build(url: str, visits: int, *, seed: int = 20261130, progress=print) -> dic
     engine = make_engine(url)
     migrate.upgrade(engine)
     db = Database(engine)
-    load_demo(db)
+    home, os.environ["RMA_HOME"] = os.environ.get("RMA_HOME"), str(home_of(visits))
+    try:
+        load_demo(db)
+    finally:
+        if home is None:
+            os.environ.pop("RMA_HOME")
+        else:
+            os.environ["RMA_HOME"] = home
     timings["demo"] = time.perf_counter() - t0
     with engine.connect() as conn:
         users = dict(conn.execute(text("SELECT username, id FROM users")).all())
