@@ -1,7 +1,7 @@
 """programming: firmware registry, programming ledger, locks
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-01
 """
 from alembic import op
@@ -20,7 +20,7 @@ LEDGERS = (
 )
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
