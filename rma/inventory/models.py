@@ -201,7 +201,8 @@ class StockMove(LedgerRow, Base):
         Index("ix_stock_moves_flows", "seal_key", "kind", "store_sign", "from_id", "to_id", "qty_milli",
               "value_e4", "corrects_id"),
         Index("ix_stock_moves_seal_key", "seal_key"),
-        Index("ix_stock_moves_visit", "visit_id", "part_id"),
+        # What a tag holds of a part, from the index alone and in id order (rma check, issue, fit, a tag's parts).
+        Index("ix_stock_moves_holdings", "visit_id", "part_id", "id", "from_id", "to_id", "qty_milli", "value_e4"),
         Index("ix_stock_moves_job", "job", "part_id"),
     )
 
