@@ -194,13 +194,15 @@ class StockMove(LedgerRow, Base):
     __table_args__ = (
         CheckConstraint("qty_milli > 0", name="qty_positive"),
         CheckConstraint("store_sign IN (-1, 0, 1)", name="store_sign"),
-        CheckConstraint(f"seal_key = part_id * {MONTH_SPAN} + month", name="seal_key"),
+        # 64-bit on PostgreSQL (revision 0009): part_id × 1,000,000 overflows 32 bits from part 2,148 on.
+        CheckConstraint(f"seal_key = CAST(part_id AS BIGINT) * {MONTH_SPAN} + month", name="seal_key"),
         CheckConstraint("from_id <> to_id", name="two_locations"),
         # Statements, closings, the reorder report and rma check read this index alone.
         Index("ix_stock_moves_flows", "seal_key", "kind", "store_sign", "from_id", "to_id", "qty_milli",
               "value_e4", "corrects_id"),
         Index("ix_stock_moves_seal_key", "seal_key"),
-        Index("ix_stock_moves_visit", "visit_id", "part_id"),
+        # What a tag holds of a part, from the index alone and in id order (rma check, issue, fit, a tag's parts).
+        Index("ix_stock_moves_holdings", "visit_id", "part_id", "id", "from_id", "to_id", "qty_milli", "value_e4"),
         Index("ix_stock_moves_job", "job", "part_id"),
     )
 

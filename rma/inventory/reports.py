@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, text
+from sqlalchemy import BigInteger, and_, case, cast, func, select, text
 
 from rma.core import settings
 from rma.core.ledger import record_audit
@@ -100,10 +100,15 @@ def _moves_by_part(uow: UnitOfWork, first: int, month: int) -> dict[int, dict[st
 
     Joined per part on the seal key's range, so the index hands each part's months over alone."""
     m = StockMove
-    month_expr = m.seal_key - Part.id * MONTH_SPAN
-    q = (select(Part.id, *_flow_columns(month_expr, month))
-         .join(m, and_(m.seal_key >= Part.id * MONTH_SPAN + first, m.seal_key <= Part.id * MONTH_SPAN + month))
-         .group_by(Part.id))
+    key = cast(Part.id, BigInteger) * MONTH_SPAN  # 64-bit: part ids from 2,148 on overflow 32 bits
+    month_expr = m.seal_key - key
+    # One month (the month after a closed one) is one seal key per part: an equality, which the
+    # planner estimates well; a range of them it estimates as a large share of the ledger.
+    on = m.seal_key == key + month if first == month else and_(m.seal_key >= key + first, m.seal_key <= key + month)
+    q = select(Part.id, *_flow_columns(month_expr, month)).join(m, on).group_by(Part.id)
+    if uow.session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL would compile this query to machine code (JIT) for longer than it runs.
+        uow.session.execute(text("SET LOCAL jit = off"))
     out = {}
     for row in uow.session.execute(q):
         out[row[0]] = {k: int(v or 0) for k, v in row._mapping.items() if k != "id"}
@@ -162,7 +167,10 @@ def statement(uow: UnitOfWork, month_raw: str) -> dict[str, Any]:
     if month > current_month(uow):
         raise DomainError("bad_month", "month {month} is in the future", month=month_text(month))
     lines, closed = month_lines(uow, month)
-    parts = {p.id: p for p in uow.session.scalars(select(Part).where(Part.id.in_(list(lines))))} if lines else {}
+    # The columns a line shows, not whole catalogue entries (with their bins and models): 5,000 parts read quickly.
+    parts = {p.id: p for p in uow.session.execute(
+        select(Part.id, Part.part_number, Part.name_zh, Part.name_en, Part.category, Part.uom, Part.decimals)
+        .where(Part.id.in_(list(lines))))} if lines else {}
     rows = []
     totals = dict.fromkeys(COLUMNS, 0)
     for pid, line in sorted(lines.items(), key=lambda kv: parts[kv[0]].part_number):

@@ -355,3 +355,35 @@ def test_quantities_come_back_with_the_parts_decimals(db, store):
     act(db, "tech", services.request_parts, tag, [("W-FFC-40P", Decimal("0.5"))])
     r = act(db, "materials", services.issue_to_tag, tag=tag, part_number="W-FFC-40P", bin_code="B-02-02")
     assert r["quantity"] == "0.50" and held(db, "W-FFC-40P", "B-02-02") == "12.00"
+
+
+def test_a_part_numbered_past_the_first_two_thousand_moves_and_reads_like_the_first(db, store):
+    """A move's seal key is part id × 1,000,000 + month: from part id 2,148 on it needs 64 bits, in
+    the ledger's CHECK and in the statement's query alike (a store of 5,000 parts has such ids)."""
+    from sqlalchemy import text
+
+    from rma.inventory import reports
+
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('parts', 'id'), 4999)"))
+        else:  # SQLite numbers the next part max(id) + 1
+            conn.execute(text(
+                "INSERT INTO parts (id, part_number, name_zh, name_en, category, uom, decimals, abc, unit_cost_e4, "
+                "active, created_at) SELECT 4999, 'ZZ-4999', name_zh, name_en, category, uom, decimals, abc, "
+                "unit_cost_e4, active, created_at FROM parts WHERE part_number = 'IC-TDA7851'"))
+    part = act(db, "materials", lambda uow, actor: catalogue.add_part(
+        uow, actor, part_number="IC-MCU-5000", name_zh="主控MCU", name_en="Main MCU", category="ic", abc="A",
+        unit_cost="31.50").id)
+    assert part == 5000
+    act(db, "materials", stock.receive, supplier="SZ-HX", delivery_note="DN-5000", line=1, part_number="IC-MCU-5000",
+        bin_code="A-09-09", quantity="10")
+    tag = store["tags"][0]
+    act(db, "tech", services.request_parts, tag, [("IC-MCU-5000", 2)])
+    act(db, "materials", services.issue_to_tag, tag=tag, part_number="IC-MCU-5000", bin_code="A-09-09")
+    assert held(db, "IC-MCU-5000", "A-09-09") == "8"
+    line = next(r for r in read(db, reports.statement, read(db, reports.this_month))["rows"]
+                if r["part_number"] == "IC-MCU-5000")
+    assert (line["receipts_qty"], line["issues_qty"], line["closing_qty"], line["closing_value"]) == (
+        "10", "2", "8", "252.00")
+    assert read(db, check_ledgers) == []

@@ -145,6 +145,10 @@ def test_clerks_issuing_the_last_units_at_once_never_take_the_stock_below_zero(d
     assert set(outcomes) == {"issued", "insufficient_stock"}, outcomes
     with db.uow(readonly=True) as uow:
         assert not [r for r in stock.on_hand(uow, part_number="IC-PMIC-88") if r["bin"] == "A-01-02"]  # all gone
+        left = uow.session.execute(text(
+            "SELECT b.qty_milli FROM stock_balances b JOIN stock_locations l ON l.id = b.location_id "
+            "JOIN parts p ON p.id = b.part_id WHERE l.code = 'A-01-02' AND p.part_number = 'IC-PMIC-88'")).scalar()
+        assert left == 0  # six, less three issues of two: exactly nothing, never below
         assert check_ledgers(uow) == []
     assert codes(db) == []
 

@@ -1,7 +1,7 @@
 """programming: IC batch jobs (jobs, their attempts, socket events; job locks)
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ LEDGERS = (
 )
 
 revision = '0011'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
