@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -83,8 +84,7 @@ def station(request, db_url, tmp_path) -> Station:  # noqa: ANN001
 
 # ---------------------------------------------------------------- the browser
 
-@pytest.fixture(scope="session")
-def chrome(tmp_path_factory):  # noqa: ANN001, ANN201
+def _new_chrome(profile: Path):  # noqa: ANN202
     need(CHROMIUM.exists(), f"Chromium ({CHROMIUM})")
     need(CHROMEDRIVER.exists(), f"chromedriver ({CHROMEDRIVER})")
     from selenium import webdriver
@@ -95,11 +95,27 @@ def chrome(tmp_path_factory):  # noqa: ANN001, ANN201
     options.binary_location = str(CHROMIUM)  # with the driver's path below: no selenium-manager
     for arg in CHROME_ARGS:
         options.add_argument(arg)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chrome-profile')}")
+    options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture(scope="session")
+def chrome(tmp_path_factory):  # noqa: ANN001, ANN201
+    driver = _new_chrome(tmp_path_factory.mktemp("chrome-profile"))
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+def second_browser(station, tmp_path_factory):  # noqa: ANN001, ANN201
+    """Another person's browser on the same station (its own profile, cookies and session)."""
+    driver = _new_chrome(tmp_path_factory.mktemp("chrome-profile-2"))
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 @pytest.fixture

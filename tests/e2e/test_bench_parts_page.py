@@ -1,6 +1,6 @@
 """Parts at the bench, in the browser: the technician asks the stores for a part from the repair card
 (its designator typed, the model's BOM offered first), the materials clerk issues it at /stores by
-scanning, the technician records it fitted and sends the unit to test; the card and the unit page
+scanning in a second browser, the technician records it fitted and sends the unit to test; the card and the unit page
 show the part where it went."""
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def open_card(driver: WebDriver, station: Station, tag: str) -> None:
     connected(driver)
 
 
-def test_a_part_asked_for_at_the_bench_issued_by_scan_fitted_and_the_unit_goes_to_test(unit, station, browser):
+def test_a_part_asked_for_at_the_bench_issued_by_scan_fitted_and_the_unit_goes_to_test(unit, station, browser,
+                                                                                     second_browser):
     db, tag = unit
     open_card(browser, station, tag)
     assert "No parts asked for yet." in element(browser, "card-parts").text
@@ -101,21 +102,25 @@ def test_a_part_asked_for_at_the_bench_issued_by_scan_fitted_and_the_unit_goes_t
     wait_for_text(browser, "card-part-lines", "IC-PMIC-88")
     assert "U12" in element(browser, "card-part-lines").text and "Open" in element(browser, "card-part-lines").text
 
-    # the materials clerk, at the stores: the pick list, then tag, part and bin by the scanner
-    browser.delete_all_cookies()
-    log_in(browser, station, CLERK, CLERK_PASSWORD, path="/login?next=/stores")
-    wait_for_path(browser, "/stores")
-    connected(browser)
-    wait_for_text(browser, "pick-list", "IC-PMIC-88")
+    # the materials clerk, in a browser of her own at the stores: the pick list, then tag, part and
+    # bin by the scanner; the technician's card stays open meanwhile
+    clerk = second_browser
+    log_in(clerk, station, CLERK, CLERK_PASSWORD, path="/login?next=/stores")
+    wait_for_path(clerk, "/stores")
+    connected(clerk)
+    wait_for_text(clerk, "pick-list", "IC-PMIC-88")
     for code in (tag, "IC-PMIC-88", "A-01-02"):
-        focus_on(browser, "stores-scan")
-        focused(browser).send_keys(code + Keys.ENTER)
-    focus_on(browser, "issue-qty")
-    focused(browser).send_keys(Keys.ENTER)
-    wait_for_text(browser, "issue-result", f"Issued 1 × IC-PMIC-88 to {tag}")
+        focus_on(clerk, "stores-scan")
+        focused(clerk).send_keys(code + Keys.ENTER)
+    focus_on(clerk, "issue-qty")
+    focused(clerk).send_keys(Keys.ENTER)
+    wait_for_text(clerk, "issue-result", f"Issued 1 × IC-PMIC-88 to {tag}")
 
-    # back at the bench: the part is on the bench, the fit form knows it and where it goes
-    open_card(browser, station, tag)
+    # back at the bench, still signed in: the card, read again, has the part on the bench, and the
+    # fit form knows it and where it goes
+    browser.refresh()
+    element(browser, "parts-section")
+    connected(browser)
     wait_for_text(browser, "card-part-lines", "Issued")
     assert text_input(browser, "parts-fit-qty").get_attribute("value") == "1"
     assert text_input(browser, "parts-fit-designator").get_attribute("value") == "U12"  # where it was asked for
