@@ -115,10 +115,8 @@ def check_guards(uow: UnitOfWork) -> Iterator[Violation]:
 
 def check_seals(uow: UnitOfWork) -> Iterator[Violation]:
     """The seals of every ledger but the returns ledger (whose pass checks its own, with its invariants)."""
-    conn = uow.session.connection()
-    for ledger in seals.ledgers():
-        if ledger.table != "returns_ledger":
-            yield from _seal_violations(seals.verify(conn, ledger), ledger)
+    for piece in _seal_pieces():
+        yield from piece(uow)
 
 
 def _seal_pieces() -> list[Callable[[UnitOfWork], Iterable[Violation]]]:
