@@ -413,17 +413,23 @@ def ensure(kind: str, visits: int, *, pg_base: str | None = None, rebuild: bool 
     return name
 
 
-def fresh_copy(kind: str, visits: int, workdir: Path, *, pg_base: str | None = None) -> str:
-    """A database URL holding a copy of the scale fixture that a benchmark may change."""
-    source = ensure(kind, visits, pg_base=pg_base)
+def copy_of(source: str, kind: str, workdir: Path, *, file_prefix: str, db_prefix: str,
+            pg_base: str | None = None) -> str:
+    """A database URL holding a copy of a cached fixture (a file, or a template database)."""
     if kind == "sqlite":
-        target = workdir / f"scale-{uuid.uuid4().hex[:6]}.sqlite"
+        target = workdir / f"{file_prefix}-{uuid.uuid4().hex[:6]}.sqlite"
         shutil.copyfile(source, target)
         return f"sqlite:///{target}"
-    name = f"rma_bench_{uuid.uuid4().hex[:8]}"
+    name = f"{db_prefix}{uuid.uuid4().hex[:8]}"
     with _pg_admin(pg_base).connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
     return _pg_url(pg_base, name)
+
+
+def fresh_copy(kind: str, visits: int, workdir: Path, *, pg_base: str | None = None) -> str:
+    """A database URL holding a copy of the scale fixture that a benchmark may change."""
+    return copy_of(ensure(kind, visits, pg_base=pg_base), kind, workdir, file_prefix="scale",
+                   db_prefix="rma_bench_", pg_base=pg_base)
 
 
 def drop_copy(url: str) -> None:

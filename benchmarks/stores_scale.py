@@ -31,10 +31,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import sys
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -43,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from benchmarks import scale  # noqa: E402
+from benchmarks.scale import _pg_admin, _pg_url  # noqa: E402
 from rma import migrate  # noqa: E402
 from rma.db import Database, make_engine  # noqa: E402
 
@@ -134,48 +134,28 @@ def _catalogue(db: Database, parts: int, first: int, rng: random.Random) -> dict
 
 # ---------------------------------------------------------------- the moves, in bulk
 
-class _Writer:
-    """Bulk rows into one database: executemany on SQLite, COPY on PostgreSQL."""
+class _Writer(scale._Writer):
+    """The scale fixture's bulk writer (executemany on SQLite, COPY on PostgreSQL), with foreign keys
+    off on PostgreSQL too and a bigger SQLite cache, and a statement that answers rows."""
 
     def __init__(self, url: str) -> None:
-        self.engine = create_engine(url)
-        self.pg = self.engine.dialect.name == "postgresql"
-        self.raw = self.engine.raw_connection()
+        super().__init__(url)
         cur = self.raw.cursor()
         if self.pg:
             cur.execute("SET session_replication_role = replica")  # rows are valid by construction: no FK checks
         else:
-            cur.execute("PRAGMA synchronous=OFF")
-            cur.execute("PRAGMA foreign_keys=OFF")
             cur.execute("PRAGMA cache_size=-400000")
-
-    def ts(self, value: datetime) -> object:
-        return value if self.pg else value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
     def execute(self, sql: str, params: tuple = ()) -> list:
         cur = self.raw.cursor()
-        cur.execute(sql.replace("?", "%s") if self.pg else sql, params or None)
+        if params:
+            cur.execute(sql.replace("?", "%s") if self.pg else sql, params)
+        else:  # no parameters: psycopg leaves a '%' in the text alone, sqlite3 refuses None
+            cur.execute(sql)
         try:
             return cur.fetchall()
         except Exception:  # noqa: BLE001 (no rows to fetch)
             return []
-
-    def write(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-        cur = self.raw.cursor()
-        if self.pg:
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" for _ in columns)
-            cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-
-    def commit(self) -> None:
-        self.raw.commit()
-
-    def close(self) -> None:
-        self.raw.close()
-        self.engine.dispose()
 
 
 def _set_aside_indexes(w: _Writer) -> list[str]:
@@ -419,14 +399,6 @@ def build(url: str, *, parts: int = DEFAULT_PARTS, moves: int = DEFAULT_MOVES, s
 
 # ---------------------------------------------------------------- cached copies
 
-def _pg_admin(base: str):  # noqa: ANN202
-    return create_engine(base, isolation_level="AUTOCOMMIT")
-
-
-def _pg_url(base: str, name: str) -> str:
-    return make_url(base).set(database=name).render_as_string(hide_password=False)
-
-
 def ensure(kind: str, *, parts: int = DEFAULT_PARTS, moves: int = DEFAULT_MOVES, pg_base: str | None = None,
            rebuild: bool = False) -> str:
     """The cached filled database (a file path or a template database name), built if missing."""
@@ -471,27 +443,14 @@ def ensure(kind: str, *, parts: int = DEFAULT_PARTS, moves: int = DEFAULT_MOVES,
 def fresh_copy(kind: str, workdir: Path, *, parts: int = DEFAULT_PARTS, moves: int = DEFAULT_MOVES,
                pg_base: str | None = None) -> str:
     """A database URL holding a copy of the stores fixture that a benchmark may change."""
-    source = ensure(kind, parts=parts, moves=moves, pg_base=pg_base)
-    if kind == "sqlite":
-        target = workdir / f"stores-{uuid.uuid4().hex[:6]}.sqlite"
-        shutil.copyfile(source, target)
-        return f"sqlite:///{target}"
-    name = f"stores_bench_{uuid.uuid4().hex[:8]}"
-    with _pg_admin(pg_base).connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
-    return _pg_url(pg_base, name)
+    return scale.copy_of(ensure(kind, parts=parts, moves=moves, pg_base=pg_base), kind, workdir,
+                         file_prefix="stores", db_prefix="stores_bench_", pg_base=pg_base)
 
 
 def drop_copy(url: str) -> None:
     u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(u.database + suffix).unlink(missing_ok=True)
-        return
-    assert u.database.startswith("stores_bench_"), u.database
-    base = u.set(database="postgres").render_as_string(hide_password=False)
-    with _pg_admin(base).connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
+    assert u.get_backend_name() == "sqlite" or u.database.startswith("stores_bench_"), u.database
+    scale.drop_copy(url)
 
 
 def main() -> None:
