@@ -87,7 +87,7 @@ def test_the_lead_releases_the_firmware_and_reflashes_a_unit_watching_its_progre
     browser.get(station.url("/programming"))  # the queue now offers the new firmware
     wait_for_text(browser, "programming-queue", "3.2.1")
 
-    with ProgrammerSimulator(directory=programmer_dir, name=LINK) as sim:
+    with ProgrammerSimulator(directory=programmer_dir, name=LINK, latency=0.05) as sim:
         sim.load(1, OLD_IMAGE)
         scan(browser, tag)
         wait_for_text(browser, "reflash-versions", "3.1.0 → 3.2.1")  # the chip was read first
