@@ -25,7 +25,13 @@ from sqlalchemy.orm import aliased
 
 from rma.bench.models import Finding, LabourSession, RepairCard
 from rma.bench.services import DECISION_EVENTS, WORKING
-from rma.core.checks import CLOCK_SLACK, Violation, register_check
+from rma.core.checks import (
+    CLOCK_SLACK,
+    Violation,
+    VisitPassPart,
+    register_check,
+    register_visit_pass,
+)
 from rma.core.models import ReturnsLedgerEntry, Visit
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
@@ -71,23 +77,47 @@ def check_alerts_before_leaving(uow: UnitOfWork) -> Iterator[Violation]:
                         f"alert {alert_id} ({action}) was neither done nor waived", "returns_ledger", (entry_id,))
 
 
-@register_check
-def check_decisions_have_findings(uow: UnitOfWork) -> Iterator[Violation]:
+def _decisions_without_findings(uow: UnitOfWork, visit_id: int, tag: str) -> Iterator[Violation]:
+    """A decision from the bench with no finding standing at its time (recorded by then, not
+    withdrawn by then), on one visit the returns pass flagged."""
     decision, withdrawal = aliased(ReturnsLedgerEntry), aliased(Finding)
-    withdrawn = (select(withdrawal.id).where(withdrawal.visit_id == Finding.visit_id,  # the visit's index finds it
+    withdrawn = (select(withdrawal.id).where(withdrawal.visit_id == Finding.visit_id,
                                               withdrawal.corrects_id == Finding.id, withdrawal.at <= decision.at)
                  .correlate_except(withdrawal).exists())
     standing = (select(Finding.id).where(Finding.visit_id == decision.visit_id, Finding.sign > 0,
                                          Finding.at <= _later(uow, decision.at), ~withdrawn)
                 .correlate_except(Finding).exists())
-    q = (select(decision.id, Visit.tag, decision.event)
-         .join(Visit, Visit.id == decision.visit_id)
-         .where(decision.event.in_(DECISION_EVENTS), decision.from_state.in_(WORKING), ~standing)
-         .order_by(decision.id))
-    for entry_id, tag, event in uow.session.execute(q):
+    for entry_id, event in uow.session.execute(
+            select(decision.id, decision.event)
+            .where(decision.visit_id == visit_id, decision.event.in_(DECISION_EVENTS),
+                   decision.from_state.in_(WORKING), ~standing)
+            .order_by(decision.id)):
         yield Violation("bench_decided_without_finding", tag,
                         f"visit {tag} was decided ({event}, entry {entry_id}) without any finding", "returns_ledger",
                         (entry_id,))
+
+
+def _quoted(values: Any) -> str:
+    return ", ".join(f"'{getattr(v, 'value', v)}'" for v in values)
+
+
+def _slack(dialect: str, at: str) -> str:
+    seconds = int(CLOCK_SLACK.total_seconds())
+    return f"datetime({at}, '+{seconds} seconds')" if dialect == "sqlite" else f"{at} + interval '{seconds} seconds'"
+
+
+# Judged in the returns pass (no second scan of the ledger): a visit is looked at again only if
+# its first decision came before its first finding (or with none), or it withdrew a finding.
+register_visit_pass(VisitPassPart(
+    "bench decisions",
+    lambda dialect: [f"min(CASE WHEN event IN ({_quoted(DECISION_EVENTS)}) AND from_state IN ({_quoted(WORKING)}) "
+                     "THEN at END) AS bench_decided"],
+    lambda dialect: (f"g.bench_decided IS NOT NULL AND (bf.first_found IS NULL OR bf.withdrawals > 0 "
+                     f"OR bf.first_found > {_slack(dialect, 'g.bench_decided')})"),
+    _decisions_without_findings,
+    lambda dialect: ("LEFT JOIN (SELECT visit_id, min(CASE WHEN sign > 0 THEN at END) AS first_found, "
+                     "sum(CASE WHEN sign < 0 THEN 1 ELSE 0 END) AS withdrawals FROM bench_findings "
+                     "WHERE visit_id >= :lo AND visit_id < :hi GROUP BY visit_id) bf ON bf.visit_id = g.visit_id")))
 
 
 @register_check

@@ -13,14 +13,14 @@ invariants at the same time (two connections: the 2 cores of a station PC both w
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
+import itertools
+import multiprocessing
 import os
-import queue
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -115,20 +115,10 @@ def check_guards(uow: UnitOfWork) -> Iterator[Violation]:
 
 def check_seals(uow: UnitOfWork) -> Iterator[Violation]:
     """The seals of every ledger but the returns ledger (whose pass checks its own, with its invariants)."""
-    for piece in _seal_pieces():
-        yield from piece(uow)
-
-
-def _seal_pieces() -> list[Callable[[UnitOfWork], Iterable[Violation]]]:
-    """``check_seals`` cut into one piece per ledger, so that the workers share the big ones."""
-    pieces = []
+    conn = uow.session.connection()
     for ledger in seals.ledgers():
         if ledger.table != "returns_ledger":
-            def piece(uow: UnitOfWork, ledger: seals.Ledger = ledger) -> Iterator[Violation]:
-                yield from _seal_violations(seals.verify(uow.session.connection(), ledger), ledger)
-            piece.__name__ = f"seals of {ledger.table}"
-            pieces.append(piece)
-    return pieces
+            yield from _seal_violations(seals.verify(conn, ledger), ledger)
 
 
 def check_lost_returns_streams(uow: UnitOfWork) -> Iterator[Violation]:
@@ -151,32 +141,71 @@ RANGES = 16
 CLOCK_SLACK = timedelta(minutes=5)
 
 
-def _returns_pass_sql(dialect: str) -> str:
+@dataclass(frozen=True)
+class VisitPassPart:
+    """An invariant judged inside the returns pass, so that no check scans the ledger again.
+
+    ``aggregates(dialect)``: expressions over one visit's ledger rows, each ``expr AS name``
+    (names prefixed by the area); ``join(dialect)``: an optional ``LEFT JOIN (…) alias ON
+    alias.visit_id = g.visit_id`` of the area's own rows of the range's visits (``:lo``,
+    ``:hi``); ``flag(dialect)``: true for a visit that MAY break the invariant (never false
+    for one that does). ``exact(uow, visit_id, tag)`` then judges that visit exactly.
+    """
+
+    name: str
+    aggregates: Callable[[str], list[str]]
+    flag: Callable[[str], str]
+    exact: Callable[[UnitOfWork, int, str], Iterable[Violation]]
+    join: Callable[[str], str] | None = None
+
+
+_VISIT_PASS: list[VisitPassPart] = []
+
+
+def register_visit_pass(part: VisitPassPart) -> VisitPassPart:
+    if all(p.name != part.name for p in _VISIT_PASS):
+        _VISIT_PASS.append(part)
+    return part
+
+
+def _visit_pass_parts() -> list[VisitPassPart]:
+    _all_checks()  # every area's parts are registered on import
+    return list(_VISIT_PASS)
+
+
+def _returns_pass_sql(dialect: str, parts: list[VisitPassPart] | None = None) -> str:
     ledger = seals.ledger_for("returns_ledger")
     canon = seals.canonical_sql(ledger, dialect)
-    lookups = ("(SELECT tag FROM visits v WHERE v.id = g.visit_id) AS tag, "
-               "(SELECT state FROM visits v WHERE v.id = g.visit_id) AS state, "
-               "(SELECT rows FROM ledger_heads h WHERE h.ledger = 'returns_ledger' AND h.stream = {s}) AS head_rows, "
-               "(SELECT digest FROM ledger_heads h WHERE h.ledger = 'returns_ledger' AND h.stream = {s}) AS head")
+    parts = _visit_pass_parts() if parts is None else parts
+    extra = "".join(f", {agg}" for part in parts for agg in part.aggregates(dialect))
+    joins = "".join(f" {part.join(dialect)}" for part in parts if part.join)
+    flags = "".join(f", CASE WHEN {part.flag(dialect)} THEN 1 ELSE 0 END" for part in parts)
+    outer = f"SELECT g.visit_id, g.n, g.sealed, g.events, g.froms, g.tos, g.late, v.tag, v.state, h.rows, h.digest{flags}"
     if dialect == "postgresql":
-        # One sort feeds every aggregate; the exact recheck covers a stream whose order came out otherwise.
+        # One sort feeds every aggregate; the exact recheck covers a stream whose order came out
+        # otherwise. The visits merge in by id; each head is one index lookup (OFFSET 0 keeps the
+        # planner from hashing every head of the ledger for one range).
         return (
-            f"SELECT g.*, {lookups.format(s='g.visit_id::text')} FROM ("
+            f"{outer} FROM ("
             "SELECT visit_id, count(*) AS n, encode(sha256(convert_to(string_agg(c, chr(29)), 'UTF8')), 'hex') AS sealed, "
             "string_agg(event, ',') AS events, string_agg(coalesce(from_state, ''), ',') AS froms, "
             "string_agg(coalesce(to_state, ''), ',') AS tos, "
-            f"bool_or(at < prev_at - interval '{int(CLOCK_SLACK.total_seconds())} seconds') AS late FROM ("
-            f"SELECT visit_id, event, from_state, to_state, at, {canon} AS c, "
+            f"bool_or(at < prev_at - interval '{int(CLOCK_SLACK.total_seconds())} seconds') AS late{extra} FROM ("
+            f"SELECT id, visit_id, event, from_state, to_state, at, corrects_id, details, {canon} AS c, "
             "lag(at) OVER (PARTITION BY visit_id ORDER BY id) AS prev_at "
             "FROM returns_ledger WHERE visit_id >= :lo AND visit_id < :hi ORDER BY visit_id, id) s "
-            "GROUP BY visit_id) g")
+            "GROUP BY visit_id) g LEFT JOIN visits v ON v.id = g.visit_id "
+            "LEFT JOIN LATERAL (SELECT rows, digest FROM ledger_heads h WHERE h.ledger = 'returns_ledger' "
+            f"AND h.stream = g.visit_id::text OFFSET 0) h ON true{joins}")
     # The visit_id index hands each visit's rows over in id order (rowid order within a key).
     return (
-        f"SELECT g.*, {lookups.format(s='CAST(g.visit_id AS TEXT)')} FROM ("
-        f"SELECT visit_id, count(*) AS n, group_concat({canon}, char(29)) AS sealed, group_concat(event, ',') AS events, "
+        f"{outer} FROM ("
+        f"SELECT visit_id, count(*) AS n, {seals.sqlite_digest_sql(f'group_concat({canon}, char(29))')} AS sealed, "
+        "group_concat(event, ',') AS events, "
         "group_concat(coalesce(from_state, ''), ',') AS froms, group_concat(coalesce(to_state, ''), ',') AS tos, "
-        "group_concat(at, ',') AS late FROM returns_ledger INDEXED BY ix_returns_ledger_visit_id "
-        "WHERE visit_id >= :lo AND visit_id < :hi GROUP BY visit_id) g")
+        f"group_concat(at, ',') AS late{extra} FROM returns_ledger INDEXED BY ix_returns_ledger_visit_id "
+        "WHERE visit_id >= :lo AND visit_id < :hi GROUP BY visit_id) g LEFT JOIN visits v ON v.id = g.visit_id "
+        f"LEFT JOIN ledger_heads h ON h.ledger = 'returns_ledger' AND h.stream = CAST(g.visit_id AS TEXT){joins}")
 
 
 @lru_cache(maxsize=4096)
@@ -214,22 +243,30 @@ def _visit_rows(uow: UnitOfWork, visit_id: int) -> list[Any]:
                                .where(rl.c.visit_id == visit_id).order_by(rl.c.id)).all()
 
 
-def _returns_range(uow: UnitOfWork, lo: int, hi: int) -> Iterator[Violation]:
+SEALED_VISITS = "returns_ledger sealed visits"  # a tally: visits of the pass whose head has rows
+
+
+def _returns_range(uow: UnitOfWork, lo: int, hi: int, tally: dict[str, int] | None = None) -> Iterator[Violation]:
     conn = uow.session.connection()
     dialect = conn.dialect.name
     seals.fix_text_settings(conn)
+    seals.with_sqlite_sha256(conn)
     ledger = seals.ledger_for("returns_ledger")
+    parts = _visit_pass_parts()
+    flagged: list[tuple[VisitPassPart, int, str]] = []
+    sealed_visits = 0
     for (visit_id, n, sealed, events, froms, tos, late, tag, state, head_rows,
-         head_digest) in conn.execute(text(_returns_pass_sql(dialect)), {"lo": lo, "hi": hi},
-                                      execution_options={"stream_results": True}):
-        d = sealed if dialect == "postgresql" else hashlib.sha256(sealed.encode("utf-8")).hexdigest()
+         head_digest, *flags) in conn.execute(text(_returns_pass_sql(dialect, parts)), {"lo": lo, "hi": hi},
+                                              execution_options={"stream_results": True}):
         if tag is None:
             yield Violation("ledger_orphan", f"visit id {visit_id}",
                             f"{n} ledger entries belong to visit id {visit_id}, which does not exist",
                             "returns_ledger", tuple(r.id for r in _visit_rows(uow, visit_id)))
-        if head_rows is None:
+        if head_rows:
+            sealed_visits += 1
+        if not head_rows:
             yield from _broken_seal(ledger, str(visit_id), n, None, "missing_head")
-        elif head_rows != n or head_digest != d:
+        elif head_rows != n or head_digest != sealed:
             exact_n, exact_d = seals.exact_digest(conn, ledger, str(visit_id))  # in exact id order
             if head_rows != exact_n or head_digest != exact_d:
                 yield from _broken_seal(ledger, str(visit_id), exact_n, head_rows, "changed")
@@ -241,6 +278,11 @@ def _returns_range(uow: UnitOfWork, lo: int, hi: int) -> Iterator[Violation]:
             found = judge_moves(",".join(r.event for r in rows), ",".join(_st(r.from_state, "") for r in rows),
                                 ",".join(_st(r.to_state, "") for r in rows), state)
             yield from _explain(tag or f"visit id {visit_id}", rows, state, list(found))
+        flagged.extend((part, visit_id, tag or f"visit id {visit_id}") for part, flag in zip(parts, flags) if flag)
+    for part, visit_id, tag in flagged:  # after the pass: its cursor is done with
+        yield from part.exact(uow, visit_id, tag)
+    if tally is not None:
+        tally[SEALED_VISITS] = tally.get(SEALED_VISITS, 0) + sealed_visits
 
 
 def _too_late(times: list[datetime]) -> bool:
@@ -309,14 +351,6 @@ def check_visits(uow: UnitOfWork) -> Iterator[Violation]:
     """What is wrong with visits themselves, and corrections that point at another visit."""
     s = uow.session
     rl, v = ReturnsLedgerEntry.__table__, Visit.__table__
-    corrected = aliased(ReturnsLedgerEntry)
-    bad_fix = (select(ReturnsLedgerEntry.id, ReturnsLedgerEntry.visit_id, ReturnsLedgerEntry.corrects_id)
-               .join(corrected, corrected.id == ReturnsLedgerEntry.corrects_id)
-               .where(corrected.visit_id != ReturnsLedgerEntry.visit_id))
-    for row in s.execute(bad_fix):
-        tag = _tag(uow, row.visit_id)
-        yield Violation("ledger_bad_correction", tag, f"entry {row.id} corrects entry {row.corrects_id} of another visit",
-                        "returns_ledger", (row.id,))
     bare = select(v.c.tag).where(~exists().where(rl.c.visit_id == v.c.id))
     for (tag,) in s.execute(bare):
         yield Violation("visit_without_ledger", tag, f"visit {tag} has no ledger entry", "returns_ledger")
@@ -347,8 +381,106 @@ def _tag(uow: UnitOfWork, visit_id: int) -> str:
     return uow.session.scalar(select(Visit.tag).where(Visit.id == visit_id)) or f"visit id {visit_id}"
 
 
+def _corrections_of(uow: UnitOfWork, visit_id: int, tag: str) -> Iterator[Violation]:
+    """A correction must correct an entry of its own visit."""
+    corrected = aliased(ReturnsLedgerEntry)
+    for entry_id, corrects_id in uow.session.execute(
+            select(ReturnsLedgerEntry.id, ReturnsLedgerEntry.corrects_id)
+            .join(corrected, corrected.id == ReturnsLedgerEntry.corrects_id)
+            .where(ReturnsLedgerEntry.visit_id == visit_id, corrected.visit_id != visit_id)
+            .order_by(ReturnsLedgerEntry.id)):
+        yield Violation("ledger_bad_correction", tag, f"entry {entry_id} corrects entry {corrects_id} of another visit",
+                        "returns_ledger", (entry_id,))
+
+
 register_check(check_guards)
 register_check(check_visits)
+register_visit_pass(VisitPassPart(  # corrections are few: only a visit that has one is looked at again
+    "corrections", lambda dialect: ["count(corrects_id) AS core_corrections"],
+    lambda dialect: "g.core_corrections > 0", _corrections_of))
+
+
+def _consistent(uow: UnitOfWork) -> UnitOfWork:
+    """All of one piece's queries see the same moment, even while stations keep writing.
+
+    PostgreSQL's JIT is switched off for the check: it compiled each range's query again
+    (0.35 s of every 1.8 s) for queries that run once.
+    """
+    if uow.session.get_bind().dialect.name == "postgresql":
+        conn = uow.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        conn.execute(text("SET LOCAL jit = off"))
+        conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    return uow
+
+
+def _all_checks() -> list[Check]:
+    for module in AREA_CHECKS:
+        importlib.import_module(module)
+    return [*_REGISTRY, check_seals, check_lost_returns_streams]
+
+
+# ---------------------------------------------------------------- the pieces of work
+
+# A piece of work is a plain tuple, so that a worker process can be handed it:
+#   ("check", "module:function")      one invariant (an area's check)
+#   ("seals", table, lo, hi)          the seals of a ledger's streams with keys in [lo, hi) (None: all)
+#   ("lost", table)                   the heads of a ranged ledger whose rows are all gone
+#   ("returns", lo, hi)               the returns ledger's pass over visits [lo, hi)
+Piece = tuple[Any, ...]
+ROWS_PER_PIECE = 400_000  # a ledger bigger than this is cut into ranges of its stream keys
+
+
+def _check_name(check: Check) -> str:
+    return f"{check.__module__}:{check.__name__}"
+
+
+def plan(uow: UnitOfWork, parts: int = RANGES) -> list[Piece]:
+    """Every piece of ``rma check``, the big single ones first (the ranges even out the end).
+
+    The heads of visits whose rows are all gone are looked for only when the ranges' tally of
+    sealed visits differs from the number of heads (``run_checks``)."""
+    pieces: list[Piece] = [("check", _check_name(c)) for c in _all_checks()
+                           if c not in (check_seals, check_lost_returns_streams)]
+    conn = uow.session.connection()
+    for ledger in seals.ledgers():
+        if ledger.table == "returns_ledger":
+            continue
+        pieces.extend(_seal_ranges(conn, ledger))
+    pieces.extend(("returns", lo, hi) for lo, hi in visit_ranges(uow, parts))
+    return pieces
+
+
+def _seal_ranges(conn: Any, ledger: seals.Ledger) -> list[Piece]:
+    """One piece for a small ledger; ranges of stream keys (and one for lost heads) for a big one."""
+    if not (ledger.bucket or seals.stream_index(ledger)):
+        return [("seals", ledger.table, None, None)]
+    ids = conn.execute(text(f'SELECT min("{ledger.order}"), max("{ledger.order}") FROM {ledger.table}')).one()
+    keys = conn.execute(text(f'SELECT min("{ledger.stream}"), max("{ledger.stream}") FROM {ledger.table}')).one()
+    if ids[0] is None or ids[1] - ids[0] < ROWS_PER_PIECE:
+        return [("seals", ledger.table, None, None)]
+    n = min(RANGES, -(-(ids[1] - ids[0] + 1) // ROWS_PER_PIECE))
+    lo, hi = keys[0], keys[1] + 1
+    step = max(ledger.bucket or 1, -(-(hi - lo) // n))
+    if ledger.bucket:  # a range never cuts a bucket (one stream) in two
+        lo, step = lo - lo % ledger.bucket, -(-step // ledger.bucket) * ledger.bucket
+    return [*(("seals", ledger.table, a, min(a + step, hi)) for a in range(lo, hi, step)), ("lost", ledger.table)]
+
+
+def _piece_work(piece: Piece, tally: dict[str, int]) -> tuple[str, Callable[[UnitOfWork], Iterable[Violation]]]:
+    kind = piece[0]
+    if kind == "check":
+        check = {_check_name(c): c for c in _all_checks()}[piece[1]]
+        return check.__name__, check
+    if kind == "returns":
+        lo, hi = piece[1], piece[2]
+        return f"returns ledger, visits {lo}–{hi}", functools.partial(_returns_range, lo=lo, hi=hi, tally=tally)
+    ledger = seals.ledger_for(piece[1])
+    if kind == "lost":
+        return f"lost heads of {ledger.table}", lambda uow: _seal_violations(
+            seals.lost_streams(uow.session.connection(), ledger), ledger)
+    lo, hi = piece[2], piece[3]
+    name = f"seals of {ledger.table}" + (f", {ledger.stream} {lo}–{hi}" if lo is not None else "")
+    return name, lambda uow: _seal_violations(seals.verify(uow.session.connection(), ledger, lo, hi), ledger)
 
 
 # ---------------------------------------------------------------- running them all
@@ -359,6 +491,7 @@ class CheckReport:
     counts: dict[str, int] = field(default_factory=dict)  # every violation, by code
     warnings: list[Violation] = field(default_factory=list)  # listed, never failing the check
     warning_counts: dict[str, int] = field(default_factory=dict)
+    tallies: dict[str, int] = field(default_factory=dict)  # what the pieces counted as they went
 
     @property
     def ok(self) -> bool:
@@ -373,6 +506,18 @@ class CheckReport:
             if n < listed:
                 kept.append(violation)
 
+    def merge(self, other: CheckReport, listed: int) -> None:
+        """Another piece's report: its counts add up, its listed violations fill what is left to list."""
+        for mine_counts, mine, theirs_counts, theirs in (
+                (self.counts, self.violations, other.counts, other.violations),
+                (self.warning_counts, self.warnings, other.warning_counts, other.warnings)):
+            for code, n in theirs_counts.items():
+                room = max(0, listed - mine_counts.get(code, 0))
+                mine.extend([v for v in theirs if v.code == code][:room])
+                mine_counts[code] = mine_counts.get(code, 0) + n
+        for key, n in other.tallies.items():
+            self.tallies[key] = self.tallies.get(key, 0) + n
+
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "counts": dict(sorted(self.counts.items())),
                 "violations": [v.as_dict() for v in self.violations],
@@ -380,67 +525,79 @@ class CheckReport:
                 "warnings": [v.as_dict() for v in self.warnings]}
 
 
-def _consistent(uow: UnitOfWork) -> UnitOfWork:
-    """All of one group's queries see the same moment, even while stations keep writing."""
-    if uow.session.get_bind().dialect.name == "postgresql":
-        uow.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    return uow
+_WORKER_DB: Database | None = None
 
 
-def _run_group(db: Database, work: "queue.SimpleQueue[Callable[[UnitOfWork], Iterable[Violation]]]",
-               listed: int) -> CheckReport:
-    """One worker: takes the next piece of work until none is left (so a slow piece on one worker
-    does not leave the other idle), all in one consistent read."""
+def _worker_start(url: str) -> None:
+    global _WORKER_DB
+    _WORKER_DB = Database.from_url(url)
+
+
+def _run_piece(piece: Piece, listed: int, db: Database | None = None) -> CheckReport:
+    """One piece of work in its own read-only unit of work (in a worker process: on its own connection)."""
+    db = db or _WORKER_DB
+    assert db is not None
     report = CheckReport()
-    timings = os.environ.get("RMA_CHECK_TIMINGS")
+    name, work = _piece_work(piece, report.tallies)
+    started, cpu = time.perf_counter(), time.process_time()
     with db.uow(readonly=True) as uow:
         _consistent(uow)
-        while True:
-            try:
-                check = work.get_nowait()
-            except queue.Empty:
-                return report
-            started, cpu = time.perf_counter(), time.thread_time()
-            report.add(check(uow), listed)
-            if timings:
-                name = getattr(check, "__name__", "?")
-                sys.stderr.write(f"check {name}: {time.perf_counter() - started:.2f} s "
-                                 f"(CPU {time.thread_time() - cpu:.2f} s)\n")
+        report.add(work(uow), listed)
+    if os.environ.get("RMA_CHECK_TIMINGS"):
+        sys.stderr.write(f"check {name}: {time.perf_counter() - started:.2f} s "
+                         f"(CPU {time.process_time() - cpu:.2f} s)\n")
+    return report
 
 
-def _all_checks() -> list[Check]:
-    for module in AREA_CHECKS:
-        importlib.import_module(module)
-    return [*_REGISTRY, check_seals, check_lost_returns_streams]
+def _default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
 
 
-def run_checks(db: Database, *, listed: int = LISTED_PER_CODE, workers: int = 2) -> CheckReport:
-    """Every invariant and every seal of every ledger, on ``workers`` connections at once.
+def _shareable(db: Database) -> bool:
+    """Can other processes open this database? (not an in-memory SQLite)"""
+    url = db.engine.url
+    return url.get_backend_name() != "sqlite" or (url.database or ":memory:") not in (":memory:", "") \
+        and "mode=memory" not in (url.database or "")
 
-    The returns ledger is cut into ranges of visits that the workers share; the other checks
-    are small and go to whichever worker is free. (On PostgreSQL the workers' snapshots are
-    each consistent; a row written between them is simply sealed and checked or not yet.)
+
+def run_checks(db: Database, *, listed: int = LISTED_PER_CODE, workers: int | None = None) -> CheckReport:
+    """Every invariant and every seal of every ledger, in worker processes that share the pieces.
+
+    Processes, not threads: SQLite's threads in one process serialise on its allocator's lock
+    (two ranges of the returns ledger took longer on two threads than one after the other),
+    and the hashing in Python holds the GIL. The returns ledger and every big ledger are cut
+    into ranges the workers share; each piece is one consistent read of its own (on
+    PostgreSQL a row written meanwhile is simply sealed and checked, or not yet). Violations
+    come in the order of the pieces, whichever worker found them.
     """
+    workers = workers or _default_workers()
     with db.uow(readonly=True) as uow:
-        ranges = visit_ranges(uow)
-    work: queue.SimpleQueue = queue.SimpleQueue()
-    for check in [*_seal_pieces(), *(c for c in _all_checks() if c is not check_seals)]:  # the area checks first: the ranges of visits even out the end
-        work.put(check)
-    for lo, hi in ranges:
-        piece = functools.partial(_returns_range, lo=lo, hi=hi)
-        piece.__name__ = f"returns ledger, visits {lo}–{hi}"  # type: ignore[attr-defined]
-        work.put(piece)
+        pieces = plan(uow)
     total = CheckReport()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run_group, db, work, listed) for _ in range(workers)]
-        for future in futures:
-            r = future.result()
-            for code, n in r.counts.items():
-                total.counts[code] = total.counts.get(code, 0) + n
-            for code, n in r.warning_counts.items():
-                total.warning_counts[code] = total.warning_counts.get(code, 0) + n
-            total.violations.extend(r.violations)
-            total.warnings.extend(r.warnings)
+    if workers < 2 or not _shareable(db):
+        for piece in pieces:
+            total.merge(_run_piece(piece, listed, db), listed)
+        return _lost_visits(db, total, listed)
+    url = db.engine.url.render_as_string(hide_password=False)
+    db.engine.dispose()  # no pooled connection is carried into the workers
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_start,
+                             initargs=(url,)) as pool:
+        for report in pool.map(_run_piece, pieces, itertools.repeat(listed)):
+            total.merge(report, listed)
+    return _lost_visits(db, total, listed)
+
+
+def _lost_visits(db: Database, total: CheckReport, listed: int) -> CheckReport:
+    """Heads of visits whose every row is gone: none when every head with rows was met by the
+    pass (a head is one per visit), so the exact search runs only when the numbers differ (or
+    a station wrote between the pieces' reads)."""
+    with db.uow(readonly=True) as uow:
+        heads = uow.session.execute(text(
+            "SELECT count(*) FROM ledger_heads WHERE ledger = 'returns_ledger' AND rows > 0")).scalar()
+    if heads != total.tallies.get(SEALED_VISITS, 0):
+        total.merge(_run_piece(("check", _check_name(check_lost_returns_streams)), listed, db), listed)
     return total
 
 

@@ -168,6 +168,25 @@ def digest(rows: Iterable[str]) -> str:
     return hashlib.sha256(ROW_SEP.join(rows).encode("utf-8")).hexdigest()
 
 
+SQLITE_SHA256 = "rma_sha256"
+
+
+def _sha256_hex(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def sqlite_digest_sql(concatenated: str) -> str:
+    """SQLite: the hex SHA-256 of a concatenation's UTF-8 bytes, computed in the query (the
+    connection needs ``with_sqlite_sha256``), so that only the streams that do not match leave it."""
+    return f"{SQLITE_SHA256}(CAST({concatenated} AS BLOB))"
+
+
+def with_sqlite_sha256(conn: Connection) -> None:
+    """Give a SQLite connection the SHA-256 function the checks' queries call (nothing on PostgreSQL)."""
+    if conn.dialect.name == "sqlite":
+        conn.connection.dbapi_connection.create_function(SQLITE_SHA256, 1, _sha256_hex, deterministic=True)
+
+
 def _filter(ledger: Ledger, streams: list[str], params: dict[str, Any]) -> str:
     """A WHERE clause choosing the rows of ``streams``, written so that an index serves it."""
     parts = []
@@ -331,19 +350,55 @@ def reseal(conn: Connection, ledger: Ledger) -> int:
     return n
 
 
-def _sqlite_stream_digests(conn: Connection, ledger: Ledger, *, with_heads: bool = False) -> Iterator[tuple]:
-    """(stream, rows, concatenated canonical rows[, head rows, head digest]) per stream, in one pass.
+def stream_index(ledger: Ledger) -> str | None:
+    """An index on the stream column alone, if the ledger has one: SQLite hands each key's rows
+    over from it in rowid order, which is id order (the id is the rowid), with no sort."""
+    if ledger.bucket:
+        return None
+    from rma.core.models import Base
 
-    The inner ORDER BY matches the GROUP BY, so SQLite concatenates in id order; a stream
-    that does not match is recomputed exactly before anything is reported (``exact_digest``).
+    table = Base.metadata.tables[ledger.table]
+    for index in sorted(table.indexes, key=lambda i: i.name or ""):
+        if [c.name for c in index.columns] == [ledger.stream]:
+            return index.name
+    return None
+
+
+def _range_sql(ledger: Ledger, lo: int | None, hi: int | None, params: dict[str, Any]) -> str:
+    """The rows of the streams whose key lies in [lo, hi) (all of them when no range is given)."""
+    if lo is None or hi is None:
+        return ""
+    params.update(lo=lo, hi=hi)
+    return f'WHERE "{ledger.stream}" >= :lo AND "{ledger.stream}" < :hi'
+
+
+def _sqlite_stream_digests(conn: Connection, ledger: Ledger, *, with_heads: bool = False,
+                           lo: int | None = None, hi: int | None = None) -> Iterator[tuple]:
+    """Per stream, in one pass: (stream, rows, concatenated canonical rows); or, ``with_heads``,
+    only the streams that do not match their head: (stream, rows, head rows).
+
+    Through the stream's own index when there is one (no sort: the keys come in order, each
+    key's rows in id order); otherwise the inner ORDER BY matches the GROUP BY, so SQLite
+    concatenates in id order. A stream that does not match is recomputed exactly before
+    anything is reported (``exact_digest``).
     """
-    sql = (f"SELECT CAST(g AS TEXT) AS s, count(*) AS n, group_concat(c, char(29)) AS c FROM ("
-           f"SELECT {_group_sql(ledger)} AS g, {canonical_sql(ledger, 'sqlite')} AS c FROM {ledger.table} "
-           f"ORDER BY {_group_sql(ledger)}, \"{ledger.order}\") GROUP BY g")
+    params: dict[str, Any] = {"ledger": ledger.table}
+    where = _range_sql(ledger, lo, hi, params)
+    canon, index = canonical_sql(ledger, "sqlite"), stream_index(ledger)
+    if index:
+        sql = (f'SELECT CAST(g AS TEXT) AS s, n, c FROM (SELECT "{ledger.stream}" AS g, count(*) AS n, '
+               f"group_concat({canon}, char(29)) AS c FROM {ledger.table} INDEXED BY {index} {where} "
+               f'GROUP BY "{ledger.stream}")')
+    else:
+        sql = (f"SELECT CAST(g AS TEXT) AS s, count(*) AS n, group_concat(c, char(29)) AS c FROM ("
+               f"SELECT {_group_sql(ledger)} AS g, {canon} AS c FROM {ledger.table} {where} "
+               f"ORDER BY {_group_sql(ledger)}, \"{ledger.order}\") GROUP BY g")
     if with_heads:
-        sql = (f"SELECT a.s, a.n, a.c, h.rows, h.digest FROM ({sql}) a "
-               f"LEFT JOIN {HEADS} h ON h.ledger = :ledger AND h.stream = a.s")
-    yield from conn.execute(text(sql), {"ledger": ledger.table})
+        with_sqlite_sha256(conn)
+        sql = (f"SELECT a.s, a.n, h.rows FROM ({sql}) a "
+               f"LEFT JOIN {HEADS} h ON h.ledger = :ledger AND h.stream = a.s "
+               f"WHERE h.rows IS NULL OR h.rows <> a.n OR h.digest <> {sqlite_digest_sql('a.c')}")
+    yield from conn.execute(text(sql), params)
 
 
 def exact_digest(conn: Connection, ledger: Ledger, stream: str) -> tuple[int, str]:
@@ -366,38 +421,55 @@ class BrokenSeal:
     why: str  # changed, missing_head, rows_lost
 
 
-def verify(conn: Connection, ledger: Ledger) -> Iterator[BrokenSeal]:
-    """Every stream of ``ledger`` whose rows do not match its head, computed where the data is."""
+def verify(conn: Connection, ledger: Ledger, lo: int | None = None, hi: int | None = None) -> Iterator[BrokenSeal]:
+    """Every stream of ``ledger`` whose rows do not match its head, computed where the data is.
+
+    With a range, only the streams whose key lies in [lo, hi) (``rma check`` cuts a big ledger
+    into ranges its workers share), and not the heads whose rows are all gone: ask
+    ``lost_streams`` for those once.
+    """
     dialect = conn.dialect.name
+    ranged = lo is not None and hi is not None
     if dialect == "postgresql":
         fix_text_settings(conn)
+        params: dict[str, Any] = {"ledger": ledger.table}
+        where = _range_sql(ledger, lo, hi, params)
+        streams = (f"SELECT {stream_sql(ledger, dialect)} AS stream, count(*) AS n, "
+                   f"encode(sha256(convert_to(string_agg({canonical_sql(ledger, dialect)}, chr(29) "
+                   f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d FROM {ledger.table} {where} "
+                   f"GROUP BY {_group_sql(ledger)}")
+        if ranged:  # each stream's head by its key (OFFSET 0 keeps it a lookup, not a scan of every head)
+            sql = (f"SELECT a.stream, a.n, h.rows, h.rows IS NULL FROM ({streams}) a "
+                   f"LEFT JOIN LATERAL (SELECT rows, digest FROM {HEADS} h WHERE h.ledger = :ledger "
+                   f"AND h.stream = a.stream AND h.rows > 0 OFFSET 0) h ON true "
+                   f"WHERE h.rows IS NULL OR a.n <> h.rows OR a.d <> h.digest")
+            for stream, n, sealed, missing in conn.execute(text(sql), params,
+                                                           execution_options={"stream_results": True}):
+                yield BrokenSeal(ledger.table, stream, n, sealed, "missing_head" if missing else "changed")
+            return
         sql = (f"SELECT coalesce(a.stream, h.stream), coalesce(a.n, 0), h.rows, "
                f"CASE WHEN h.stream IS NULL THEN 'missing_head' WHEN a.stream IS NULL THEN 'rows_lost' "
-               f"ELSE 'changed' END FROM ("
-               f"SELECT {stream_sql(ledger, dialect)} AS stream, count(*) AS n, "
-               f"encode(sha256(convert_to(string_agg({canonical_sql(ledger, dialect)}, chr(29) "
-               f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d FROM {ledger.table} "
-               f"GROUP BY {_group_sql(ledger)}) a "
+               f"ELSE 'changed' END FROM ({streams}) a "
                f"FULL JOIN (SELECT stream, rows, digest FROM {HEADS} WHERE ledger = :ledger AND rows > 0) h "
                f"ON h.stream = a.stream "
                f"WHERE h.stream IS NULL OR a.stream IS NULL OR a.n <> h.rows OR a.d <> h.digest")
-        for stream, n, sealed, why in conn.execute(text(sql), {"ledger": ledger.table},
-                                                   execution_options={"stream_results": True}):
+        for stream, n, sealed, why in conn.execute(text(sql), params, execution_options={"stream_results": True}):
             yield BrokenSeal(ledger.table, stream, n, sealed, why)
         return
     heads = text(f"SELECT rows, digest FROM {HEADS} WHERE ledger = :ledger AND stream = :stream")
     suspects: list[tuple[str, int]] = []
-    for stream, count, concat, sealed, sealed_digest in _sqlite_stream_digests(conn, ledger, with_heads=True):
-        if sealed is None:
+    for stream, count, sealed in _sqlite_stream_digests(conn, ledger, with_heads=True, lo=lo, hi=hi):
+        if not sealed:  # no head, or a head of no rows
             yield BrokenSeal(ledger.table, stream, count, None, "missing_head")
-        elif sealed != count or sealed_digest != hashlib.sha256(concat.encode("utf-8")).hexdigest():
+        else:
             suspects.append((stream, sealed))
     for stream, sealed in suspects:  # recomputed in exact id order before it is reported
         n, d = exact_digest(conn, ledger, stream)
         head = conn.execute(heads, {"ledger": ledger.table, "stream": stream}).first()
         if head.rows != n or head.digest != d:
             yield BrokenSeal(ledger.table, stream, n, sealed, "changed")
-    yield from lost_streams(conn, ledger)
+    if not ranged:
+        yield from lost_streams(conn, ledger)
 
 
 def lost_streams(conn: Connection, ledger: Ledger) -> Iterator[BrokenSeal]:

@@ -17,6 +17,7 @@ from rma.core import services as core
 from rma.core.checks import check_ledgers, run_checks
 from rma.core.states import VisitState
 from rma.test_station import services as tests_
+from rma.test_station.models import TestStepResult
 from tests.factories import receive_unit, seed_basics
 
 FIRMWARE = "3.2.1"
@@ -177,6 +178,76 @@ def test_deleted_rows_and_forged_rows_are_found(depot):
     found = run_checks(depot).violations
     assert [v.code for v in found] == ["ledger_tampered", "ledger_tampered"]
     assert {v.subject.split()[-1] for v in found} == {_visit_id(depot, tag), _visit_id(depot, other)}
+
+
+def test_a_big_ledger_checked_in_ranges_by_worker_processes_still_finds_every_edit(depot, monkeypatch):
+    """``rma check`` cuts a ledger of more than ROWS_PER_PIECE rows into ranges of its streams that
+    worker processes share (here every ledger of more than one row): an edited step in one run,
+    the steps of another run deleted altogether and a forged step in a third are each found,
+    once, and a ledger no one touched stays clean."""
+    from rma.core import checks
+
+    runs = []
+    for serial in ("HU88000011", "HU88000012", "HU88000013", "HU88000014"):
+        tag = awaiting_test(depot, serial)
+        with FixtureSimulator("head_unit", firmware=FIRMWARE, pace=False, faults=["dead_audio"]) as sim:
+            runs.append(tests_.run_test(depot, "tess", tag, port=sim.url, answers=ANSWERS,
+                                        accessories_ok=True).run_id)
+    monkeypatch.setattr(checks, "ROWS_PER_PIECE", 1)
+    with depot.uow(readonly=True) as uow:
+        pieces = checks.plan(uow)
+    step_ranges = [p for p in pieces if p[:2] == ("seals", "test_steps")]
+    assert len(step_ranges) > 1 and ("lost", "test_steps") in pieces
+    assert codes(depot) == []
+    edited, emptied, forged = runs[0], runs[2], runs[3]
+    with depot.engine.begin() as conn:
+        _switch_guards(conn, "test_steps", on=False)
+        conn.execute(text("UPDATE test_steps SET value = '0.5' WHERE id = (SELECT min(id) FROM test_steps "
+                          "WHERE run_id = :r)"), {"r": edited})
+        conn.execute(text("DELETE FROM test_steps WHERE run_id = :r"), {"r": emptied})
+        conn.execute(text(f"INSERT INTO test_steps ({STEP_COLUMNS}) SELECT {STEP_COLUMNS.replace('seq', 'seq + 100')} FROM test_steps "
+                          "WHERE id = (SELECT max(id) FROM test_steps WHERE run_id = :r)"), {"r": forged})
+        _switch_guards(conn, "test_steps", on=True)
+    found = [v for v in run_checks(depot, workers=2).violations if v.code == "ledger_tampered"]
+    assert sorted((v.code, v.ledger, v.subject.split()[-1]) for v in found) == sorted(
+        ("ledger_tampered", "test_steps", str(r)) for r in (edited, emptied, forged))
+    assert [v.message for v in found if v.subject.split()[-1] == str(emptied)] == [
+        f"test_steps, stream run_id={emptied}: all its sealed rows are gone "
+        f"({0} rows now, {_sealed_rows(depot, 'test_steps', emptied)} sealed)"]
+
+
+def test_a_visit_whose_every_entry_is_gone_and_a_correction_of_another_visit_are_found(depot):
+    """The pass over visits meets no row of a visit deleted whole: its head is found all the same
+    (the heads outnumber the visits the pass sealed); a correction pointing at an entry of another
+    visit is found by the same pass."""
+    gone, kept, other = (receive_unit(depot, s) for s in ("HU88000021", "HU88000022", "HU88000023"))
+    gone_id, kept_id = _visit_id(depot, gone), _visit_id(depot, kept)
+    with depot.engine.begin() as conn:
+        _switch_guards(conn, "returns_ledger", on=False)
+        conn.execute(text("DELETE FROM returns_ledger WHERE visit_id = :v"), {"v": int(gone_id)})
+        conn.execute(text("INSERT INTO returns_ledger (visit_id, at, actor_id, event, details, corrects_id) "
+                          "SELECT visit_id, at, actor_id, 'note', '{}', (SELECT min(id) FROM returns_ledger "
+                          "WHERE visit_id = (SELECT id FROM visits WHERE tag = :o)) FROM returns_ledger "
+                          "WHERE visit_id = :v"), {"v": int(kept_id), "o": other})
+        _switch_guards(conn, "returns_ledger", on=True)
+    found = run_checks(depot, workers=2).violations
+    assert sorted((v.code, v.subject) for v in found) == sorted([
+        ("ledger_tampered", f"returns_ledger visit_id {gone_id}"),  # all its sealed rows are gone
+        ("ledger_tampered", f"returns_ledger visit_id {kept_id}"),  # a row was added behind rma's back
+        ("ledger_bad_correction", kept),
+        ("visit_without_ledger", gone)])
+    assert "all its sealed rows are gone" in next(v.message for v in found if v.subject.endswith(f" {gone_id}"))
+    with depot.uow(readonly=True) as uow:  # the same, checked in one unit of work
+        assert sorted(v.code for v in check_ledgers(uow)) == sorted(v.code for v in found)
+
+
+STEP_COLUMNS = ", ".join(c.name for c in TestStepResult.__table__.columns if c.name != "id")
+
+
+def _sealed_rows(db, ledger: str, stream: object) -> int:  # noqa: ANN001
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT rows FROM ledger_heads WHERE ledger = :l AND stream = :s"),
+                            {"l": ledger, "s": str(stream)}).scalar()
 
 
 def _visit_id(db, tag: str) -> str:  # noqa: ANN001
