@@ -14,9 +14,9 @@ over 36 months, every month before this one closed, every stream sealed), prints
   then ``services.issue_to_tag`` in one unit of work that commits); p50, p95, max;
 - the reorder report (``reports.reorder``); median of 5;
 - the stores part of ``rma check`` (the three stores checks and the seals of the parts ledger,
-  its snapshots and closed months, on two connections as ``rma check`` runs them), in a new
-  process: its wall time and peak memory (max RSS); then the whole ``rma check``, which must
-  find the database clean.
+  in ranges of its streams, its snapshots and closed months, on the worker processes ``rma
+  check`` runs them on), in a new process: its wall time and the peak of the summed resident
+  size of it and its workers; then the whole ``rma check``, which must find the database clean.
 
 Targets (issue 9): statement ≤ 3 s, issue p95 ≤ 30 ms, reorder ≤ 2 s, the stores' check ≤ 30 s
 and under 300 MB, on SQLite and PostgreSQL.
@@ -62,48 +62,43 @@ def timed(fn, runs: int = 5) -> tuple[float, float, object]:  # noqa: ANN001
 
 # ---------------------------------------------------------------- the stores part of rma check, in its own process
 
-def stores_check(url: str) -> dict:
-    """Run in a child process: the stores' checks and seals on two connections, timed; its own max RSS."""
-    import resource
-    from concurrent.futures import ThreadPoolExecutor
+STORES_LEDGERS = ("stock_moves", "stock_snapshots", "stock_month_closes")
 
-    from rma.core import seals
-    from rma.core.checks import _consistent
+
+def stores_check(url: str) -> dict:
+    """Run in a child process: the stores' pieces of ``rma check`` (its three checks and the seals
+    of the parts ledger — in ranges of its streams —, its snapshots and closed months) on the
+    worker processes ``rma check`` uses, timed."""
+    from rma.core import checks
     from rma.db import Database
-    from rma.inventory import checks
 
     db = Database.from_url(url)
-    pieces = {"balances": checks.check_balances, "store and snapshots": checks.check_store_and_snapshots,
-              "holdings": checks.check_holdings}
-    for table in ("stock_moves", "stock_snapshots", "stock_month_closes"):
-        pieces[f"seals {table}"] = lambda uow, t=table: seals.verify(uow.session.connection(), seals.ledger_for(t))
-    times: dict[str, float] = {}
-    found: dict[str, int] = {}
-
-    def run(name: str) -> None:
-        t = time.perf_counter()
-        with db.uow(readonly=True) as uow:
-            _consistent(uow)
-            found[name] = sum(1 for _ in pieces[name](uow))
-        times[name] = time.perf_counter() - t
-
+    with db.uow(readonly=True) as uow:
+        pieces = [p for p in checks.plan(uow)
+                  if (p[0] == "check" and p[1].startswith("rma.inventory.checks:"))
+                  or (p[0] in ("seals", "lost") and p[1] in STORES_LEDGERS)]
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:  # the longest first, as rma check's workers take them
-        list(pool.map(run, ["seals stock_moves", "store and snapshots", "balances", "holdings",
-                            "seals stock_snapshots", "seals stock_month_closes"]))
+    report = checks.run_pieces(db, pieces)
     wall = time.perf_counter() - t0
     db.dispose()
-    return {"wall": wall, "times": times, "found": found,
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"wall": wall, "pieces": len(pieces), "found": report.counts}
 
 
 def _child_check(url: str) -> dict:
+    """``stores_check`` in a new Python; its peak memory is the sum over it and its workers."""
+    from benchmarks.check import _tree_rss_mb
+
     code = (f"import sys, json; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.stores import stores_check; "
             f"print(json.dumps(stores_check({url!r})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if out.returncode:
-        raise SystemExit(out.stderr)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_mb(proc.pid))
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(err)
+    return {**json.loads(out.strip().splitlines()[-1]), "max_rss_mb": peak}
 
 
 def _whole_check(url: str, home: Path) -> tuple[float, dict]:
@@ -210,9 +205,9 @@ def run(kind: str, args: argparse.Namespace, tmp: Path) -> None:
         db.dispose()
 
         r = _child_check(url)
-        print(f"{kind:<10} rma check, the stores' part: {r['wall']:.1f} s, peak memory {r['max_rss_mb']:.0f} MB, "
-              f"violations {sum(r['found'].values())} ("
-              + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(r["times"].items(), key=lambda kv: -kv[1])) + ")")
+        print(f"{kind:<10} rma check, the stores' part: {r['wall']:.1f} s ({r['pieces']} pieces on "
+              f"{min(4, os.cpu_count() or 1)} worker processes), peak memory {r['max_rss_mb']:.0f} MB all processes, "
+              f"violations {sum(r['found'].values())}")
         secs, report = _whole_check(url, home)
         print(f"{kind:<10} rma check, all of it: {secs:.1f} s, "
               f"{'clean' if report['ok'] else 'NOT CLEAN: ' + json.dumps(report['counts'])}")

@@ -451,19 +451,47 @@ def plan(uow: UnitOfWork, parts: int = RANGES) -> list[Piece]:
 
 
 def _seal_ranges(conn: Any, ledger: seals.Ledger) -> list[Piece]:
-    """One piece for a small ledger; ranges of stream keys (and one for lost heads) for a big one."""
-    if not (ledger.bucket or seals.stream_index(ledger)):
+    """One piece for a small ledger; ranges of stream keys (and one for lost heads) for a big one.
+
+    A clustered ledger (``__seal_cluster__``) is cut into ranges of ids where its cluster column
+    changes, so that each range is read in table order and no stream is cut in two."""
+    if not (ledger.bucket or ledger.cluster or seals.stream_index(ledger)):
         return [("seals", ledger.table, None, None)]
     ids = conn.execute(text(f'SELECT min("{ledger.order}"), max("{ledger.order}") FROM {ledger.table}')).one()
-    keys = conn.execute(text(f'SELECT min("{ledger.stream}"), max("{ledger.stream}") FROM {ledger.table}')).one()
     if ids[0] is None or ids[1] - ids[0] < ROWS_PER_PIECE:
         return [("seals", ledger.table, None, None)]
     n = min(RANGES, -(-(ids[1] - ids[0] + 1) // ROWS_PER_PIECE))
+    if ledger.cluster:
+        bounds = [ids[0]]
+        for k in range(1, n):
+            start = _cluster_start(conn, ledger, ids[0] + k * (ids[1] - ids[0] + 1) // n, bounds[-1])
+            if start > bounds[-1]:
+                bounds.append(start)
+        bounds.append(ids[1] + 1)
+        return [*(("seals", ledger.table, a, b) for a, b in itertools.pairwise(bounds)), ("lost", ledger.table)]
+    keys = conn.execute(text(f'SELECT min("{ledger.stream}"), max("{ledger.stream}") FROM {ledger.table}')).one()
     lo, hi = keys[0], keys[1] + 1
     step = max(ledger.bucket or 1, -(-(hi - lo) // n))
     if ledger.bucket:  # a range never cuts a bucket (one stream) in two
         lo, step = lo - lo % ledger.bucket, -(-step // ledger.bucket) * ledger.bucket
     return [*(("seals", ledger.table, a, min(a + step, hi)) for a in range(lo, hi, step)), ("lost", ledger.table)]
+
+
+def _cluster_start(conn: Any, ledger: seals.Ledger, near: int, floor: int) -> int:
+    """The first id (not below ``floor``) whose cluster value is that of the row at ``near``:
+    a binary search over the primary key (the value does not decrease as ids grow; where it
+    did, a stream cut in two is only recomputed whole, never reported wrongly)."""
+    at = text(f'SELECT "{ledger.cluster}" FROM {ledger.table} WHERE "{ledger.order}" >= :i '
+              f'ORDER BY "{ledger.order}" LIMIT 1')
+    value = conn.execute(at, {"i": near}).scalar()
+    lo, hi = floor, near
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if conn.execute(at, {"i": mid}).scalar() >= value:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def _piece_work(piece: Piece, tally: dict[str, int]) -> tuple[str, Callable[[UnitOfWork], Iterable[Violation]]]:
@@ -479,7 +507,8 @@ def _piece_work(piece: Piece, tally: dict[str, int]) -> tuple[str, Callable[[Uni
         return f"lost heads of {ledger.table}", lambda uow: _seal_violations(
             seals.lost_streams(uow.session.connection(), ledger), ledger)
     lo, hi = piece[2], piece[3]
-    name = f"seals of {ledger.table}" + (f", {ledger.stream} {lo}–{hi}" if lo is not None else "")
+    key = ledger.order if ledger.cluster else ledger.stream
+    name = f"seals of {ledger.table}" + (f", {key} {lo}–{hi}" if lo is not None else "")
     return name, lambda uow: _seal_violations(seals.verify(uow.session.connection(), ledger, lo, hi), ledger)
 
 
@@ -570,14 +599,20 @@ def run_checks(db: Database, *, listed: int = LISTED_PER_CODE, workers: int | No
     PostgreSQL a row written meanwhile is simply sealed and checked, or not yet). Violations
     come in the order of the pieces, whichever worker found them.
     """
-    workers = workers or _default_workers()
     with db.uow(readonly=True) as uow:
         pieces = plan(uow)
+    return _lost_visits(db, run_pieces(db, pieces, listed=listed, workers=workers), listed)
+
+
+def run_pieces(db: Database, pieces: list[Piece], *, listed: int = LISTED_PER_CODE,
+               workers: int | None = None) -> CheckReport:
+    """Run ``pieces`` of ``plan`` on ``workers`` processes (default: one per core, at most 4)."""
+    workers = workers or _default_workers()
     total = CheckReport()
     if workers < 2 or not _shareable(db):
         for piece in pieces:
             total.merge(_run_piece(piece, listed, db), listed)
-        return _lost_visits(db, total, listed)
+        return total
     url = db.engine.url.render_as_string(hide_password=False)
     db.engine.dispose()  # no pooled connection is carried into the workers
     methods = multiprocessing.get_all_start_methods()
@@ -586,7 +621,7 @@ def run_checks(db: Database, *, listed: int = LISTED_PER_CODE, workers: int | No
                              initargs=(url,)) as pool:
         for report in pool.map(_run_piece, pieces, itertools.repeat(listed)):
             total.merge(report, listed)
-    return _lost_visits(db, total, listed)
+    return total
 
 
 def _lost_visits(db: Database, total: CheckReport, listed: int) -> CheckReport:

@@ -184,9 +184,14 @@ class LedgerRow:
 
     ``__seal_stream__`` names the column that cuts the ledger into streams for its seals
     (see ``rma.core.seals``), or ``(id column, n)`` for streams of ``n`` consecutive rows.
+    ``__seal_cluster__`` may name a column that does not decrease as ids grow and that every
+    stream lies within (the parts ledger's booking month): ``rma check`` then reads a big
+    ledger in ranges of ids cut where it changes, in table order, instead of through the
+    stream's index (whose rows lie all over the table).
     """
 
     __seal_stream__: str | tuple[str, int]
+    __seal_cluster__: str | None = None
 
 
 class LedgerHead(Base):

@@ -67,6 +67,7 @@ class Ledger:
     stream: str  # a column name
     bucket: int | None  # rows are grouped by ``stream // bucket`` (an id column), or None
     order: str  # the primary-key column
+    cluster: str | None = None  # a column that never decreases with the id, each stream within one value
 
     def stream_of(self, value: Any) -> str:
         return str(int(value) // self.bucket) if self.bucket else str(value)
@@ -94,10 +95,10 @@ def _kind(col: Column) -> str:
     raise TypeError(f"no canonical text for column {col} of type {t!r}")
 
 
-def ledger_of(table: Table, stream: str | tuple[str, int]) -> Ledger:
+def ledger_of(table: Table, stream: str | tuple[str, int], cluster: str | None = None) -> Ledger:
     col, bucket = (stream, None) if isinstance(stream, str) else stream
     (pk,) = table.primary_key.columns
-    return Ledger(table.name, tuple((c.name, _kind(c)) for c in table.columns), col, bucket, pk.name)
+    return Ledger(table.name, tuple((c.name, _kind(c)) for c in table.columns), col, bucket, pk.name, cluster)
 
 
 def ledgers() -> list[Ledger]:
@@ -109,7 +110,7 @@ def ledgers() -> list[Ledger]:
     for mapper in Base.registry.mappers:
         cls = mapper.class_
         if issubclass(cls, LedgerRow):
-            out.append(ledger_of(cls.__table__, cls.__seal_stream__))
+            out.append(ledger_of(cls.__table__, cls.__seal_stream__, cls.__seal_cluster__))
     return sorted(out, key=lambda ledger: ledger.table)
 
 
@@ -365,11 +366,13 @@ def stream_index(ledger: Ledger) -> str | None:
 
 
 def _range_sql(ledger: Ledger, lo: int | None, hi: int | None, params: dict[str, Any]) -> str:
-    """The rows of the streams whose key lies in [lo, hi) (all of them when no range is given)."""
+    """The rows of the streams whose key lies in [lo, hi) (all of them when no range is given);
+    for a clustered ledger, the rows whose id lies in [lo, hi)."""
     if lo is None or hi is None:
         return ""
     params.update(lo=lo, hi=hi)
-    return f'WHERE "{ledger.stream}" >= :lo AND "{ledger.stream}" < :hi'
+    column = ledger.order if ledger.cluster else ledger.stream
+    return f'WHERE "{column}" >= :lo AND "{column}" < :hi'
 
 
 def _sqlite_stream_digests(conn: Connection, ledger: Ledger, *, with_heads: bool = False,
@@ -385,7 +388,7 @@ def _sqlite_stream_digests(conn: Connection, ledger: Ledger, *, with_heads: bool
     params: dict[str, Any] = {"ledger": ledger.table}
     where = _range_sql(ledger, lo, hi, params)
     canon, index = canonical_sql(ledger, "sqlite"), stream_index(ledger)
-    if index:
+    if index and not (ledger.cluster and where):  # a range of ids is read in table order, then sorted
         sql = (f'SELECT CAST(g AS TEXT) AS s, n, c FROM (SELECT "{ledger.stream}" AS g, count(*) AS n, '
                f"group_concat({canon}, char(29)) AS c FROM {ledger.table} INDEXED BY {index} {where} "
                f'GROUP BY "{ledger.stream}")')
@@ -425,8 +428,9 @@ def verify(conn: Connection, ledger: Ledger, lo: int | None = None, hi: int | No
     """Every stream of ``ledger`` whose rows do not match its head, computed where the data is.
 
     With a range, only the streams whose key lies in [lo, hi) (``rma check`` cuts a big ledger
-    into ranges its workers share), and not the heads whose rows are all gone: ask
-    ``lost_streams`` for those once.
+    into ranges its workers share; a clustered ledger: the streams of the rows whose ids lie in
+    it, a stream cut by the range's ends recomputed whole before anything is reported), and not
+    the heads whose rows are all gone: ask ``lost_streams`` for those once.
     """
     dialect = conn.dialect.name
     ranged = lo is not None and hi is not None
@@ -443,9 +447,16 @@ def verify(conn: Connection, ledger: Ledger, lo: int | None = None, hi: int | No
                    f"LEFT JOIN LATERAL (SELECT rows, digest FROM {HEADS} h WHERE h.ledger = :ledger "
                    f"AND h.stream = a.stream AND h.rows > 0 OFFSET 0) h ON true "
                    f"WHERE h.rows IS NULL OR a.n <> h.rows OR a.d <> h.digest")
-            for stream, n, sealed, missing in conn.execute(text(sql), params,
-                                                           execution_options={"stream_results": True}):
-                yield BrokenSeal(ledger.table, stream, n, sealed, "missing_head" if missing else "changed")
+            found = conn.execute(text(sql), params).all()
+            for stream, n, sealed, missing in found:
+                if missing:
+                    yield BrokenSeal(ledger.table, stream, n, sealed, "missing_head")
+                    continue
+                exact_n, exact_d = exact_digest(conn, ledger, stream)  # the whole stream, past the range's ends
+                head = conn.execute(text(f"SELECT rows, digest FROM {HEADS} WHERE ledger = :ledger AND stream = :s"),
+                                    {"ledger": ledger.table, "s": stream}).first()
+                if head.rows != exact_n or head.digest != exact_d:
+                    yield BrokenSeal(ledger.table, stream, exact_n, sealed, "changed")
             return
         sql = (f"SELECT coalesce(a.stream, h.stream), coalesce(a.n, 0), h.rows, "
                f"CASE WHEN h.stream IS NULL THEN 'missing_head' WHEN a.stream IS NULL THEN 'rows_lost' "

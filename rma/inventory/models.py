@@ -170,6 +170,7 @@ class StockMove(LedgerRow, Base):
 
     __tablename__ = "stock_moves"
     __seal_stream__ = "seal_key"
+    __seal_cluster__ = "month"  # moves are booked in the open month: ids grow with it
 
     id: Mapped[intpk]
     at: Mapped[timestamp]
