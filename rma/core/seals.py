@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -48,9 +49,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TextClause,
     event,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 NULL, COL_SEP, ROW_SEP = "\x1e", "\x1f", "\x1d"
@@ -137,11 +140,15 @@ def _cell(name: str, kind: str, dialect: str) -> str:
     raise ValueError(dialect)
 
 
+# PostgreSQL renders timestamps by the session's TimeZone and DateStyle: both pinned, until the
+# transaction ends (``set_config(…, true)`` is ``SET LOCAL`` as an expression, so it fits in a statement).
+TEXT_SETTINGS = "set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true)"
+
+
 def fix_text_settings(conn: Connection) -> None:
-    """PostgreSQL renders timestamps by the session's TimeZone and DateStyle: pin both (this transaction)."""
+    """Pin PostgreSQL's TimeZone and DateStyle for this transaction, in one round trip."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SET LOCAL TIME ZONE 'UTC'"))
-        conn.execute(text("SET LOCAL DateStyle = 'ISO, YMD'"))
+        conn.execute(text(f"SELECT {TEXT_SETTINGS}"))
 
 
 def canonical_sql(ledger: Ledger, dialect: str) -> str:
@@ -188,16 +195,18 @@ def with_sqlite_sha256(conn: Connection) -> None:
         conn.connection.dbapi_connection.create_function(SQLITE_SHA256, 1, _sha256_hex, deterministic=True)
 
 
-def _filter(ledger: Ledger, streams: list[str], params: dict[str, Any]) -> str:
-    """A WHERE clause choosing the rows of ``streams``, written so that an index serves it."""
+def _filter(ledger: Ledger, streams: list[str], params: dict[str, Any], prefix: str = "") -> str:
+    """A WHERE clause choosing the rows of ``streams``, written so that an index serves it
+    (its parameters are named after ``prefix``, so that several fit in one statement)."""
     parts = []
     for i, s in enumerate(streams):
+        lo, hi, one = f"{prefix}lo{i}", f"{prefix}hi{i}", f"{prefix}s{i}"
         if ledger.bucket:
-            params[f"lo{i}"], params[f"hi{i}"] = int(s) * ledger.bucket, (int(s) + 1) * ledger.bucket
-            parts.append(f'("{ledger.stream}" >= :lo{i} AND "{ledger.stream}" < :hi{i})')
+            params[lo], params[hi] = int(s) * ledger.bucket, (int(s) + 1) * ledger.bucket
+            parts.append(f'("{ledger.stream}" >= :{lo} AND "{ledger.stream}" < :{hi})')
         else:
-            params[f"s{i}"] = int(s) if _stream_is_int(ledger) else s
-            parts.append(f'"{ledger.stream}" = :s{i}')
+            params[one] = int(s) if _stream_is_int(ledger) else s
+            parts.append(f'"{ledger.stream}" = :{one}')
     return " OR ".join(parts)
 
 
@@ -207,37 +216,74 @@ def _stream_is_int(ledger: Ledger) -> bool:
 
 # ---------------------------------------------------------------- sealing on commit
 
+def _one_round_trip(conn: Connection, statements: list[tuple[TextClause, dict[str, Any]]]) -> None:
+    """Run ``statements`` in order, sent together (psycopg's pipeline mode): the server still starts
+    each one after the one before it has ended. A driver without pipelines sends them one by one."""
+    driver = conn.connection.driver_connection
+    pipeline = getattr(driver, "pipeline", None)
+    if pipeline is None:
+        for statement, params in statements:
+            conn.execute(statement, params)
+        return
+    try:
+        with pipeline():
+            for statement, params in statements:
+                conn.execute(statement, params)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # An error the server sent back for the pipeline as a whole reaches us past SQLAlchemy:
+        # wrapped as SQLAlchemy wraps any other, so callers catch it the same way.
+        lost = conn.dialect.is_disconnect(exc, driver, None)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(str(statements[0][0]), statements[0][1], exc, conn.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=conn.dialect) from exc
+
+
+# Creates or locks every head named by the two arrays, in one order (ledger, stream), so that two
+# transactions never deadlock. DO UPDATE (not DO NOTHING) takes the row lock of a head that exists
+# and waits for one that another transaction is creating; the MATERIALIZED CTE runs once, first.
+_LOCK_HEADS = (
+    f"WITH text_settings AS MATERIALIZED (SELECT {TEXT_SETTINGS}) "
+    f"INSERT INTO {HEADS} AS h (ledger, stream, rows, digest) "
+    "SELECT k.ledger, k.stream, 0, '' FROM text_settings, "
+    "unnest(CAST(:ledgers AS text[]), CAST(:streams AS text[])) AS k(ledger, stream) "
+    "ORDER BY k.ledger, k.stream "
+    "ON CONFLICT (ledger, stream) DO UPDATE SET rows = h.rows")
+
+# One TextClause per statement text: a scan's seal is the same text every time, and building and
+# compiling it anew costs as much as a round trip.
+_statement = lru_cache(maxsize=512)(text)
+
+
 def seal_streams(conn: Connection, touched: dict[str, set[str]]) -> None:
     """Rewrite the heads of ``touched`` streams ({table: {stream, …}}) from their rows.
 
-    Runs inside the writing transaction. On PostgreSQL the heads are locked first (in one
-    order, so two transactions never deadlock) and read again after the lock: a writer of
-    the same stream that committed meanwhile is counted, never overwritten.
+    Runs inside the writing transaction. On PostgreSQL two statements, sent together in one round
+    trip whatever was touched: the first pins the text settings and creates or locks every head;
+    the second starts once the first has ended, so with the locks held, and reads the rows with a
+    snapshot of its own (READ COMMITTED): a writer of the same stream that committed meanwhile is
+    counted, never overwritten. It recomputes every touched head of every ledger from its rows.
     """
     dialect = conn.dialect.name
     todo = {t: sorted(s) for t, s in touched.items() if s}
     if not todo:
         return
     if dialect == "postgresql":
-        fix_text_settings(conn)
-        for table, streams in sorted(todo.items()):
-            conn.execute(text(f"INSERT INTO {HEADS} (ledger, stream, rows, digest) "
-                              "SELECT :ledger, unnest(CAST(:streams AS text[])), 0, '' ON CONFLICT DO NOTHING"),
-                         {"ledger": table, "streams": streams})
-        for table, streams in sorted(todo.items()):
-            conn.execute(text(f"SELECT 1 FROM {HEADS} WHERE ledger = :ledger AND stream = ANY(:streams) "
-                              "ORDER BY stream FOR UPDATE"), {"ledger": table, "streams": streams})
-        for table, streams in sorted(todo.items()):
+        heads = [(table, stream) for table, streams in sorted(todo.items()) for stream in streams]
+        params: dict[str, Any] = {}
+        digests = []
+        for i, (table, streams) in enumerate(sorted(todo.items())):
             ledger = ledger_for(table)
-            params: dict[str, Any] = {"ledger": table}
-            where = _filter(ledger, streams, params)
-            conn.execute(text(
-                f"UPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ("
-                f"SELECT {stream_sql(ledger, dialect)} AS stream, count(*) AS n, "
-                f"encode(sha256(convert_to(string_agg({canonical_sql(ledger, dialect)}, chr(29) "
+            params[f"ledger{i}"] = table
+            digests.append(
+                f"SELECT CAST(:ledger{i} AS TEXT) AS ledger, {stream_sql(ledger, dialect)} AS stream, "
+                f"count(*) AS n, encode(sha256(convert_to(string_agg({canonical_sql(ledger, dialect)}, chr(29) "
                 f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d "
-                f"FROM {table} WHERE {where} GROUP BY 1) a "
-                f"WHERE h.ledger = :ledger AND h.stream = a.stream"), params)
+                f"FROM {table} WHERE {_filter(ledger, streams, params, f't{i}_')} GROUP BY 2")
+        _one_round_trip(conn, [
+            (_statement(_LOCK_HEADS), {"ledgers": [t for t, _ in heads], "streams": [s for _, s in heads]}),
+            (_statement(f"UPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ({' UNION ALL '.join(digests)}) a "
+                        "WHERE h.ledger = a.ledger AND h.stream = a.stream"), params)])
         return
     for table, streams in sorted(todo.items()):
         ledger = ledger_for(table)

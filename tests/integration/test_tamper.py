@@ -368,3 +368,84 @@ def test_a_savepoint_rolled_back_midway_leaves_the_transaction_sealed(depot):
     with depot.engine.connect() as conn:
         assert conn.execute(text("SELECT rows FROM ledger_heads WHERE ledger = 'returns_ledger' AND stream = "
                                  "(SELECT CAST(id AS TEXT) FROM visits WHERE tag = :t)"), {"t": tag}).scalar() == 3
+
+
+def _waiting_for_a_lock(db) -> int:  # noqa: ANN001
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND wait_event_type = 'Lock' AND query LIKE '%ledger_heads%'")).scalar()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("stream", ["a visit's events", "a new stream of the audit log"])
+def test_pg_a_station_that_queues_for_a_seal_counts_the_rows_committed_before_it(pg_depot, stream):
+    """Two stations write the same stream; the second reaches its seal while the first holds the
+    head (sealed, not yet committed), waits, and must seal both rows, not only its own."""
+    import threading
+    import time
+
+    from rma.core import seals
+    from rma.core.ledger import record_audit, record_visit_event
+
+    depot = pg_depot
+    tag = receive_unit(depot, "HU88000030")
+    if stream == "a new stream of the audit log":  # the next entries open a stream that has no head yet
+        with depot.engine.begin() as conn:
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('audit_log', 'id'), "
+                              "(SELECT (max(id) / 1000 + 1) * 1000 + 999 FROM audit_log))"))
+
+    def write(uow, n: int) -> tuple[str, str]:  # noqa: ANN001
+        lead = core.get_actor(uow, "lead")
+        if stream == "a visit's events":
+            row = record_visit_event(uow, core.find_visit(uow, tag), lead, "note", details={"n": n})
+        else:
+            row = record_audit(uow, lead, "note", f"n={n}")
+        uow.session.flush()
+        ledger = seals.ledger_for(type(row).__tablename__)
+        return ledger.table, ledger.stream_of(getattr(row, ledger.stream))
+
+    failed: list[BaseException] = []
+
+    def second_station() -> None:
+        try:
+            with depot.uow() as uow:
+                write(uow, 2)
+        except BaseException as exc:  # noqa: BLE001  (reported by the test)
+            failed.append(exc)
+
+    with depot.uow() as first:
+        table, key = write(first, 1)
+        seals.seal_streams(first.session.connection(), {table: {key}})  # sealed; the COMMIT not sent yet
+        other = threading.Thread(target=second_station)
+        other.start()
+        deadline = time.monotonic() + 30
+        while not _waiting_for_a_lock(depot):
+            assert other.is_alive() and time.monotonic() < deadline, f"the second station never waited: {failed}"
+            time.sleep(0.05)
+    other.join(30)
+    assert not other.is_alive() and not failed, failed
+    with depot.engine.connect() as conn:
+        head = conn.execute(text("SELECT rows FROM ledger_heads WHERE ledger = :l AND stream = :s"),
+                            {"l": table, "s": key}).scalar()
+        rows = conn.execute(text(f"SELECT count(*) FROM {table} WHERE "
+                                 + ("visit_id = :s" if table == "returns_ledger" else "id / 1000 = :s")),
+                            {"s": int(key)}).scalar()
+    assert head == rows and rows >= 2
+    assert codes(depot) == []
+
+
+@pytest.mark.postgres
+def test_pg_a_server_that_speaks_another_time_zone_seals_what_check_reads(pg_depot):
+    """A database whose sessions render timestamps in local time: the seal written on commit must
+    still be made of UTC text, the way `rma check` reads it."""
+    from sqlalchemy.engine import make_url
+
+    depot = pg_depot
+    name = make_url(str(depot.engine.url)).database
+    with depot.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"ALTER DATABASE \"{name}\" SET TimeZone = 'Asia/Shanghai'"))
+    depot.engine.dispose()
+    with depot.engine.connect() as conn:
+        assert conn.execute(text("SHOW TimeZone")).scalar() == "Asia/Shanghai"
+    failed_run(depot)  # a visit's events, a test run, its steps (written in autocommit) and its end
+    assert codes(depot) == []
