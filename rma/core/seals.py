@@ -496,12 +496,13 @@ def verify(conn: Connection, ledger: Ledger, lo: int | None = None, hi: int | No
             found = conn.execute(text(sql), params).all()
             for stream, n, sealed, missing in found:
                 if missing:
-                    yield BrokenSeal(ledger.table, stream, n, sealed, "missing_head")
+                    if _starts_in(conn, ledger, stream, lo):
+                        yield BrokenSeal(ledger.table, stream, n, sealed, "missing_head")
                     continue
                 exact_n, exact_d = exact_digest(conn, ledger, stream)  # the whole stream, past the range's ends
                 head = conn.execute(text(f"SELECT rows, digest FROM {HEADS} WHERE ledger = :ledger AND stream = :s"),
                                     {"ledger": ledger.table, "s": stream}).first()
-                if head.rows != exact_n or head.digest != exact_d:
+                if (head.rows != exact_n or head.digest != exact_d) and _starts_in(conn, ledger, stream, lo):
                     yield BrokenSeal(ledger.table, stream, exact_n, sealed, "changed")
             return
         sql = (f"SELECT coalesce(a.stream, h.stream), coalesce(a.n, 0), h.rows, "
@@ -517,16 +518,28 @@ def verify(conn: Connection, ledger: Ledger, lo: int | None = None, hi: int | No
     suspects: list[tuple[str, int]] = []
     for stream, count, sealed in _sqlite_stream_digests(conn, ledger, with_heads=True, lo=lo, hi=hi):
         if not sealed:  # no head, or a head of no rows
-            yield BrokenSeal(ledger.table, stream, count, None, "missing_head")
+            if not ranged or _starts_in(conn, ledger, stream, lo):
+                yield BrokenSeal(ledger.table, stream, count, None, "missing_head")
         else:
             suspects.append((stream, sealed))
     for stream, sealed in suspects:  # recomputed in exact id order before it is reported
         n, d = exact_digest(conn, ledger, stream)
         head = conn.execute(heads, {"ledger": ledger.table, "stream": stream}).first()
-        if head.rows != n or head.digest != d:
+        if (head.rows != n or head.digest != d) and (not ranged or _starts_in(conn, ledger, stream, lo)):
             yield BrokenSeal(ledger.table, stream, n, sealed, "changed")
     if not ranged:
         yield from lost_streams(conn, ledger)
+
+
+def _starts_in(conn: Connection, ledger: Ledger, stream: str, lo: int | None) -> bool:
+    """Is this range the one that reports a broken stream? For a clustered ledger, whose ranges
+    may cut a stream in two, the range holding its first row; otherwise the only one."""
+    if not ledger.cluster or lo is None:
+        return True
+    params: dict[str, Any] = {}
+    first = conn.execute(text(f'SELECT min("{ledger.order}") FROM {ledger.table} WHERE {_filter(ledger, [stream], params)}'),
+                         params).scalar()
+    return first is None or first >= lo
 
 
 def lost_streams(conn: Connection, ledger: Ledger) -> Iterator[BrokenSeal]:

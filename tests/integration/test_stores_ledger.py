@@ -79,6 +79,31 @@ def test_rma_check_finds_a_move_edited_behind_rmas_back(db, store):
     assert "ledger_tampered" in found and "stock_balance_mismatch" in found
 
 
+def test_the_parts_ledger_checked_in_ranges_of_ids_still_finds_an_edit_and_no_false_one(db, store, monkeypatch):
+    """``rma check`` reads a big parts ledger in ranges of ids cut where the booking month changes.
+    Cut anywhere (a month's streams split between two ranges, as a station's clock at a month's
+    end could make them), each cut stream is recomputed whole: the ledger checks clean; then one
+    edited move is found, once, on its own stream."""
+    from rma.core import checks
+
+    for line, (number, bin_code) in enumerate([("IC-TDA7851", "A-01-01"), ("IC-PMIC-88", "A-01-02")] * 3, start=10):
+        act(db, "materials", stock.receive, supplier="SZ-HX", delivery_note="DN-0002", line=line,
+            part_number=number, bin_code=bin_code, quantity="1")  # two parts' streams, interleaved
+    monkeypatch.setattr(checks, "ROWS_PER_PIECE", 2)
+    monkeypatch.setattr(checks, "_cluster_start", lambda conn, ledger, near, floor: near)  # cut anywhere
+    with db.uow(readonly=True) as uow:
+        ranges = [p for p in checks.plan(uow) if p[:2] == ("seals", "stock_moves")]
+    assert len(ranges) > 2 and all(a < b for _, _, a, b in ranges)
+    assert codes(db) == []
+    with db.engine.begin() as conn:
+        key = conn.execute(text("SELECT seal_key FROM stock_moves WHERE id = 1")).scalar()
+        _guards(conn, on=False)
+        conn.execute(text("UPDATE stock_moves SET note = 'edited' WHERE id = 1"))
+        _guards(conn, on=True)
+    tampered = [v for v in run_checks(db, workers=2).violations if v.code == "ledger_tampered"]
+    assert [(v.ledger, v.subject) for v in tampered] == [("stock_moves", f"stock_moves seal_key {key}")]
+
+
 def test_rma_check_finds_a_balance_changed_and_a_part_returned_that_was_never_issued(db, store):
     tag = store["tags"][0]
     with db.engine.begin() as conn:
