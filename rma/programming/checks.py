@@ -12,7 +12,12 @@ from collections.abc import Iterator
 
 from sqlalchemy import and_, func, or_, select
 
-from rma.core.checks import Violation, register_check
+from rma.core.checks import (
+    Violation,
+    VisitPassPart,
+    register_check,
+    register_visit_pass,
+)
 from rma.core.models import ProductModel, ReturnsLedgerEntry, Unit, Visit
 from rma.db import UnitOfWork
 from rma.programming import registry
@@ -53,15 +58,42 @@ def check_unit_firmware(uow: UnitOfWork) -> Iterator[Violation]:
         yield Violation("firmware_without_programming", serial,
                         f"unit {serial} carries firmware {firmware or 'none'}, but its last verified programming "
                         f"(attempt {attempt_id}) wrote {version}", "programming_attempts", (attempt_id,))
+
+
+def _programming_done_unproven(uow: UnitOfWork, visit_id: int, tag: str) -> Iterator[Violation]:
+    """Every ``programming_done`` of one visit (the returns pass flagged it) points at a verified attempt of the visit."""
     proof = (_good_attempts().where(
         ProgrammingAttempt.id == ReturnsLedgerEntry.details["attempt"].as_integer(),
         ProgrammingAttempt.visit_id == ReturnsLedgerEntry.visit_id)).exists()
-    for entry_id, tag in uow.session.execute(
-            select(ReturnsLedgerEntry.id, Visit.tag).join(Visit, Visit.id == ReturnsLedgerEntry.visit_id)
-            .where(ReturnsLedgerEntry.event == "programming_done", ~proof)):
+    for (entry_id,) in uow.session.execute(
+            select(ReturnsLedgerEntry.id).where(ReturnsLedgerEntry.visit_id == visit_id,
+                                                ReturnsLedgerEntry.event == "programming_done", ~proof)
+            .order_by(ReturnsLedgerEntry.id)):
         yield Violation("programming_done_unverified", tag,
                         f"entry {entry_id} of {tag} says the unit was programmed, but no verified programming "
                         f"attempt of the visit stands behind it", "returns_ledger", (entry_id,))
+
+
+def _attempt_of(dialect: str) -> str:
+    """The attempt a ``programming_done`` row names in its details, as an integer (or NULL)."""
+    if dialect == "postgresql":
+        return "CASE WHEN details->>'attempt' ~ '^[0-9]{1,18}$' THEN (details->>'attempt')::bigint END"
+    return "CASE WHEN json_valid(details) THEN json_extract(details, '$.attempt') END"
+
+
+# Judged in the returns pass (no second scan of the ledger): a visit whose one programming_done
+# names a verified attempt of its own is fine; one with none or several is looked at again.
+register_visit_pass(VisitPassPart(
+    "programming done",
+    lambda dialect: ["count(CASE WHEN event = 'programming_done' THEN 1 END) AS prog_done",
+                     f"max(CASE WHEN event = 'programming_done' THEN {_attempt_of(dialect)} END) AS prog_attempt"],
+    lambda dialect: "g.prog_done > 1 OR (g.prog_done = 1 AND pa.id IS NULL)",
+    _programming_done_unproven,
+    lambda dialect: (
+        "LEFT JOIN (SELECT a.id, a.visit_id FROM programming_attempts a "
+        "JOIN programming_results r ON r.attempt_id = a.id WHERE a.visit_id >= :lo AND a.visit_id < :hi "
+        f"AND r.result = '{AttemptResult.OK.value}' AND r.verified = TRUE AND r.chip_sha256 = a.image_sha256) pa "
+        "ON pa.visit_id = g.visit_id AND pa.id = g.prog_attempt")))
 
 
 @register_check

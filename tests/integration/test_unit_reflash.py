@@ -27,7 +27,12 @@ from rma.core.ledger import record_visit_event
 from rma.errors import DomainError
 from rma.intake import services as intake
 from rma.programming import registry, services
-from rma.programming.models import AttemptResult, ProgrammingBlock, ProgrammingLock
+from rma.programming.models import (
+    AttemptResult,
+    ProgrammingAttempt,
+    ProgrammingBlock,
+    ProgrammingLock,
+)
 from rma.sentences import entry_sentence
 from tests.factories import seed_basics
 from tests.programming_rig import (
@@ -364,6 +369,26 @@ def test_firmware_that_changed_without_a_verified_programming_is_found(bench):
     with db.uow(readonly=True) as uow:
         assert sorted(v.code for v in check_ledgers(uow)) == ["firmware_without_programming",
                                                                "programming_done_unverified"]
+
+
+def test_a_single_programming_done_naming_an_attempt_that_is_not_its_visits_is_found(bench):
+    """The returns pass judges a visit's one ``programming_done`` by the attempt it names: a
+    verified attempt of another visit, or a number that is no attempt, proves nothing."""
+    db = bench
+    done, other, bare = (in_programming(db, s) for s in ("HU88000031", "HU88000032", "HU88000033"))
+    with programmer() as sim:
+        reflash(db, done, sim)
+    with db.uow(readonly=True) as uow:
+        assert check_ledgers(uow) == []
+        done_visit = core.find_visit(uow, done).id
+        attempt = uow.session.scalar(select(ProgrammingAttempt.id).where(ProgrammingAttempt.visit_id == done_visit))
+    for tag, named in ((other, attempt), (bare, 424242)):
+        with db.uow() as uow:
+            record_visit_event(uow, core.find_visit(uow, tag), core.get_actor(uow, "tech"), "programming_done",
+                               details={"attempt": named, "firmware": "3.2.1"})
+    with db.uow(readonly=True) as uow:
+        assert sorted((v.code, v.subject) for v in check_ledgers(uow)) == sorted(
+            [("programming_done_unverified", other), ("programming_done_unverified", bare)])
 
 
 def test_the_command_shows_a_live_bar_and_answers_in_json(bench, capsys):
