@@ -190,9 +190,8 @@ def _returns_pass_sql(dialect: str, parts: list[VisitPassPart] | None = None) ->
             "SELECT visit_id, count(*) AS n, encode(sha256(convert_to(string_agg(c, chr(29)), 'UTF8')), 'hex') AS sealed, "
             "string_agg(event, ',') AS events, string_agg(coalesce(from_state, ''), ',') AS froms, "
             "string_agg(coalesce(to_state, ''), ',') AS tos, "
-            f"bool_or(at < prev_at - interval '{int(CLOCK_SLACK.total_seconds())} seconds') AS late{extra} FROM ("
-            f"SELECT id, visit_id, event, from_state, to_state, at, corrects_id, details, {canon} AS c, "
-            "lag(at) OVER (PARTITION BY visit_id ORDER BY id) AS prev_at "
+            f"string_agg(at::text, ',') AS late{extra} FROM ("
+            f"SELECT id, visit_id, event, from_state, to_state, at, corrects_id, details, {canon} AS c "
             "FROM returns_ledger WHERE visit_id >= :lo AND visit_id < :hi ORDER BY visit_id, id) s "
             "GROUP BY visit_id) g LEFT JOIN visits v ON v.id = g.visit_id "
             "LEFT JOIN LATERAL (SELECT rows, digest FROM ledger_heads h WHERE h.ledger = 'returns_ledger' "
@@ -270,9 +269,8 @@ def _returns_range(uow: UnitOfWork, lo: int, hi: int, tally: dict[str, int] | No
             exact_n, exact_d = seals.exact_digest(conn, ledger, str(visit_id))  # in exact id order
             if head_rows != exact_n or head_digest != exact_d:
                 yield from _broken_seal(ledger, str(visit_id), exact_n, head_rows, "changed")
-        if isinstance(late, str):  # SQLite: the times themselves, in id order
-            times = late.split(",")
-            late = times != sorted(times) and _too_late([datetime.fromisoformat(t) for t in times])
+        times = late.split(",")  # the times themselves, in id order (as text that sorts as time)
+        late = times != sorted(times) and _too_late([datetime.fromisoformat(t) for t in times])
         if late or judge_moves(events, froms, tos, state):
             rows = _visit_rows(uow, visit_id)  # exact, in id order, before anything is reported
             found = judge_moves(",".join(r.event for r in rows), ",".join(_st(r.from_state, "") for r in rows),

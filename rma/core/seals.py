@@ -489,6 +489,12 @@ def verify(conn: Connection, ledger: Ledger, lo: int | None = None, hi: int | No
                    f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d FROM {ledger.table} {where} "
                    f"GROUP BY {_group_sql(ledger)}")
         if ranged:  # each stream's head by its key (OFFSET 0 keeps it a lookup, not a scan of every head)
+            # One sort (by the index of the range) feeds a plain aggregate; a stream whose order came
+            # out otherwise is recomputed exactly below, like a cut one.
+            streams = (f"SELECT CAST(g AS TEXT) AS stream, count(*) AS n, "
+                       f"encode(sha256(convert_to(string_agg(c, chr(29)), 'UTF8')), 'hex') AS d FROM ("
+                       f"SELECT {_group_sql(ledger)} AS g, {canonical_sql(ledger, dialect)} AS c FROM {ledger.table} "
+                       f"{where} ORDER BY {_group_sql(ledger)}, \"{ledger.order}\") s GROUP BY g")
             sql = (f"SELECT a.stream, a.n, h.rows, h.rows IS NULL FROM ({streams}) a "
                    f"LEFT JOIN LATERAL (SELECT rows, digest FROM {HEADS} h WHERE h.ledger = :ledger "
                    f"AND h.stream = a.stream AND h.rows > 0 OFFSET 0) h ON true "
