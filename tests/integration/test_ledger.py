@@ -85,6 +85,26 @@ def test_check_reports_an_entry_dated_long_before_the_one_before_it(db, tag):
     assert found == [("ledger_time_order", tag)]
 
 
+def test_check_reports_entries_that_step_back_a_little_each_but_too_far_together(db, tag):
+    """Each entry 4 minutes before the one just before it is within the slack; the last is then
+    8 minutes before the intake's entries, written before it: that is found, on both databases."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from rma.db import utcnow
+
+    with db.uow(readonly=True) as uow:
+        opened = uow.session.scalar(select(func.max(ReturnsLedgerEntry.at)))
+    for minutes, to in ((4, VisitState.AWAITING_BENCH), (8, VisitState.IN_REPAIR)):
+        with db.uow(clock=lambda m=minutes: opened - timedelta(minutes=m)) as uow:
+            services.move_visit(uow, services.get_actor(uow, "lead"), tag, to, "a slow clock")
+    with db.uow(readonly=True) as uow:
+        found = [(v.code, v.subject) for v in check_ledgers(uow)]
+    assert found == [("ledger_time_order", tag)]
+    assert utcnow() - opened < timedelta(minutes=5)  # the opening itself is now
+
+
 def test_check_reports_ledger_rows_of_a_visit_that_is_gone(db, tag):
     with db.engine.connect() as conn:
         if db.engine.dialect.name == "sqlite":
