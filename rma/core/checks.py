@@ -6,8 +6,9 @@ seals of every ledger are verified beside them (``rma.core.seals``), and the dat
 guards are compared with what the migrations installed (``rma.core.guards``).
 
 An area adds its own invariants with ``@register_check``: a function of a read-only unit
-of work yielding ``Violation``s. ``run_checks`` runs the seal verification and the
-invariants at the same time (two connections: the 2 cores of a station PC both work).
+of work yielding ``Violation``s; an invariant about a visit's ledger rows joins the one pass
+over the returns ledger instead (``register_visit_pass``). ``run_checks`` runs the seal
+verification and the invariants at the same time, on worker processes (one per core).
 """
 
 from __future__ import annotations
@@ -261,14 +262,14 @@ def _returns_range(uow: UnitOfWork, lo: int, hi: int, tally: dict[str, int] | No
             yield Violation("ledger_orphan", f"visit id {visit_id}",
                             f"{n} ledger entries belong to visit id {visit_id}, which does not exist",
                             "returns_ledger", tuple(r.id for r in _visit_rows(uow, visit_id)))
-        if head_rows:
-            sealed_visits += 1
         if not head_rows:
             yield from _broken_seal(ledger, str(visit_id), n, None, "missing_head")
-        elif head_rows != n or head_digest != sealed:
-            exact_n, exact_d = seals.exact_digest(conn, ledger, str(visit_id))  # in exact id order
-            if head_rows != exact_n or head_digest != exact_d:
-                yield from _broken_seal(ledger, str(visit_id), exact_n, head_rows, "changed")
+        else:
+            sealed_visits += 1
+            if head_rows != n or head_digest != sealed:
+                exact_n, exact_d = seals.exact_digest(conn, ledger, str(visit_id))  # in exact id order
+                if head_rows != exact_n or head_digest != exact_d:
+                    yield from _broken_seal(ledger, str(visit_id), exact_n, head_rows, "changed")
         times = late.split(",")  # the times themselves, in id order (as text that sorts as time)
         late = times != sorted(times) and _too_late([datetime.fromisoformat(t) for t in times])
         if late or judge_moves(events, froms, tos, state):
@@ -346,7 +347,7 @@ def visit_ranges(uow: UnitOfWork, parts: int = RANGES) -> list[tuple[int, int]]:
 
 
 def check_visits(uow: UnitOfWork) -> Iterator[Violation]:
-    """What is wrong with visits themselves, and corrections that point at another visit."""
+    """What is wrong with visits themselves (corrections that point at another visit: ``_corrections_of``)."""
     s = uow.session
     rl, v = ReturnsLedgerEntry.__table__, Visit.__table__
     bare = select(v.c.tag).where(~exists().where(rl.c.visit_id == v.c.id))
@@ -373,10 +374,6 @@ def check_returns_ledger(uow: UnitOfWork) -> Iterator[Violation]:
 
 def _st(state: VisitState | str | None, none: str = "nothing") -> str:
     return state.value if isinstance(state, VisitState) else (state or none)
-
-
-def _tag(uow: UnitOfWork, visit_id: int) -> str:
-    return uow.session.scalar(select(Visit.tag).where(Visit.id == visit_id)) or f"visit id {visit_id}"
 
 
 def _corrections_of(uow: UnitOfWork, visit_id: int, tag: str) -> Iterator[Violation]:
