@@ -54,6 +54,8 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
             kwargs.setdefault("connect_args", {"connect_timeout": 10})
             kwargs.setdefault("pool_pre_ping", True)
         engine = create_engine(url, **kwargs)
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", _pin_datestyle)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise DomainError(
             "bad_database_url", "RMA_DATABASE_URL {url} is not a usable database URL: {reason}",
@@ -65,6 +67,18 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
             config.private_database_file(Path(database))
         _sqlite_setup(engine)
     return engine
+
+
+def _pin_datestyle(dbapi_conn, _record) -> None:  # noqa: ANN001
+    """Every connection reads and writes dates in ISO order, whatever the server or database is set
+    to: the driver cannot read a timestamp written day first ('SQL, DMY'), and the seals and the
+    check read timestamps as text."""
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True
+    try:
+        dbapi_conn.execute("SET DateStyle = 'ISO, YMD'")
+    finally:
+        dbapi_conn.autocommit = autocommit
 
 
 def database_error(exc: BaseException, url: str | None = None) -> DomainError:

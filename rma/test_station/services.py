@@ -306,8 +306,7 @@ class StepWriter:
         self.postgres = db.engine.dialect.name == "postgresql"
         if self.postgres:  # autocommit: the seal's timestamps are rendered by the session's settings
             self.conn = self.conn.execution_options(isolation_level="AUTOCOMMIT")
-            self.conn.execute(text("SET TIME ZONE 'UTC'"))
-            self.conn.execute(text("SET DateStyle = 'ISO, YMD'"))
+            self.conn.execute(text("SET TIME ZONE 'UTC'"))  # (DateStyle: ISO on every connection, rma.db)
         self.table = TestStepResult.__table__
         self.stream = {self.table.name: {str(run_id)}}
         self.beat = time.monotonic()
@@ -349,7 +348,6 @@ class StepWriter:
         if self.postgres:
             try:  # the connection goes back to the pool as it came
                 self.conn.execute(text("RESET TIME ZONE"))
-                self.conn.execute(text("RESET DateStyle"))
             except SQLAlchemyError:
                 pass
         self.conn.close()

@@ -449,3 +449,24 @@ def test_pg_a_server_that_speaks_another_time_zone_seals_what_check_reads(pg_dep
         assert conn.execute(text("SHOW TimeZone")).scalar() == "Asia/Shanghai"
     failed_run(depot)  # a visit's events, a test run, its steps (written in autocommit) and its end
     assert codes(depot) == []
+
+
+@pytest.mark.postgres
+def test_pg_a_server_that_writes_dates_day_first_is_read_and_checked_all_the_same(pg_depot):
+    """A database set to DateStyle 'SQL, DMY' (30/11/2026 …) and a local time zone: every station's
+    connection still writes, reads, seals and checks its ledgers as on any other server."""
+    from sqlalchemy.engine import make_url
+
+    depot = pg_depot
+    name = make_url(str(depot.engine.url)).database
+    with depot.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"ALTER DATABASE \"{name}\" SET DateStyle = 'SQL, DMY'"))
+        conn.execute(text(f"ALTER DATABASE \"{name}\" SET TimeZone = 'America/Sao_Paulo'"))
+    depot.engine.dispose()
+    with depot.engine.connect() as conn:
+        assert conn.execute(text("SHOW TimeZone")).scalar() == "America/Sao_Paulo"
+    tag, _ = failed_run(depot)
+    assert codes(depot) == []
+    with depot.uow(readonly=True) as uow:
+        timeline = core.unit_report(uow, tag)["timeline"]
+    assert timeline[0]["event"] == "opened" and timeline[-1]["event"] == "test_failed"
