@@ -37,6 +37,7 @@ from rma.ui.frame import SessionUser
 from rma.ui.widgets import error_panel, section_title
 
 NOT_FOUND = ("unknown_unit", "unknown_visit", "no_open_visit")
+WATCH_SECONDS = 3.0  # how soon an open card shows what the stores did to its parts
 
 
 def technicians(uow: UnitOfWork) -> dict[str, str]:
@@ -58,6 +59,8 @@ class CardScreen:
         self.lead = Role.LEAD in user.roles
         self.message: str | None = None
         self.offered: list[dict[str, Any]] | None = None
+        self.seen: tuple[Any, ...] | None = None  # the parts' version the card shows (parts_version)
+        self.parts_box: ui.column | None = None
 
     async def build(self) -> None:
         self.client = ui.context.client
@@ -74,6 +77,30 @@ class CardScreen:
         self.people = await runtime.read(technicians) if self.lead else {}
         self.area = ui.column().classes("w-full gap-4").props("data-signal-area data-testid=repair-card")
         await self.load()
+        ui.timer(WATCH_SECONDS, self.watch)
+
+    async def watch(self) -> None:
+        """Someone else moved the tag's parts (the stores issued one, a lead cancelled a line):
+        the parts are drawn again where they are, and the rest of the card, with whatever is being
+        typed in it, stays; a new state (parts arrived: back in repair) reads the whole card again."""
+        if self.seen is None or self.parts_box is None:
+            return
+        key, before = self.key, self.seen
+        try:
+            now = await runtime.read(lambda uow: bench_parts.parts_version(uow, key))
+        except DomainError:
+            return
+        if now == before or self.seen != before:
+            return
+        if not now or now[0] != before[0]:
+            await self.load()
+            return
+        card = await runtime.read(lambda uow: views.card_view(uow, key, viewer_id=self.user.id))
+        self.seen = now
+        self.parts_box.clear()
+        with self.parts_box:
+            self._parts(card)
+        notify_done(_("The stores changed this unit's parts: the card shows them now."))
 
     async def load(self) -> None:
         try:
@@ -87,6 +114,7 @@ class CardScreen:
         if self.offered is None and card["on_bench"]:
             model = card["model"]["code"]
             self.offered = await runtime.read(lambda uow: bench_parts.offered_parts(uow, model))
+        self.seen = await runtime.read(lambda uow: bench_parts.parts_version(uow, card["tag"]))
         self.area.clear()
         with self.area:
             self._draw(card)
@@ -112,8 +140,9 @@ class CardScreen:
         complaint_form(card, self.codes, can_work=can_work and card["state"] in ("in_repair", "awaiting_parts"),
                        save=self.save_complaint)
         findings_section(card, self.codes, can_work=can_work, add=self.add_finding, withdraw=self.withdraw)
-        parts_panel(card, self.offered or [], can_work=can_work, request=self.request_part, fit=self.fit_part,
-                    give_back=self.return_part, cancel=self.cancel_part)
+        self.parts_box = ui.column().classes("w-full gap-0")
+        with self.parts_box:
+            self._parts(card)
         photos_panel(card, can_work=can_work, upload=self.upload, report=self.report_damage)
         decision_bar(card, can_work=can_work, lead=self.lead, decide=self.decide)
         if card["requests"]:
@@ -128,6 +157,11 @@ class CardScreen:
             key_hint(("Alt+R",), _("ask for a part"))
             key_hint(("Alt+L",), _("labour start / pause"))
             key_hint(("Alt+T", "Alt+P"), _("to test / to programming"))
+
+    def _parts(self, card: dict[str, Any]) -> None:
+        can_work = card["on_bench"] and (card["mine"] or self.lead)
+        parts_panel(card, self.offered or [], can_work=can_work, request=self.request_part, fit=self.fit_part,
+                    give_back=self.return_part, cancel=self.cancel_part)
 
     # -------------------------------------------------------------- actions
 

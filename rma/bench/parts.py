@@ -27,7 +27,7 @@ from rma.db import UnitOfWork
 from rma.errors import DomainError
 from rma.inventory import services as stores
 from rma.inventory.catalogue import DESIGNATOR_RE
-from rma.inventory.models import BomLine, MoveKind, StockMove
+from rma.inventory.models import BomLine, MoveKind, RequisitionLine, StockMove
 
 MAX_OFFERED = 400  # parts offered by type-ahead besides the model's BOM
 
@@ -171,6 +171,20 @@ def card_parts(uow: UnitOfWork, visit: Visit) -> dict[str, Any]:
     fitted, returned, old and on the bench; the lines; the moves) and the model's BOM."""
     report = stores.tag_parts(uow, visit.tag)
     return {**report, "bom": model_bom(uow, visit.unit.model_id)}
+
+
+def parts_version(uow: UnitOfWork, tag: str) -> tuple[Any, ...]:
+    """What changes when anyone (the stores, another bench) moves the tag's parts or its lines, or
+    its state: the newest move of the tag, its lines by status, the visit's state. One small read
+    by indexes, for a card that stays open to notice it."""
+    visit = uow.session.scalar(select(Visit).where(Visit.tag == tag))
+    if visit is None:
+        return ()
+    newest = uow.session.scalar(select(func.max(StockMove.id)).where(StockMove.visit_id == visit.id))
+    lines = uow.session.execute(
+        select(RequisitionLine.status, func.count()).where(RequisitionLine.visit_id == visit.id)
+        .group_by(RequisitionLine.status).order_by(RequisitionLine.status)).all()
+    return (str(visit.state), newest, *(tuple(r) for r in lines))
 
 
 def model_bom(uow: UnitOfWork, model_id: int) -> list[dict[str, Any]]:

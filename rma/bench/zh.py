@@ -280,6 +280,7 @@ ZH: dict[str, str] = {
     "No parts asked for yet.": "尚未申领配件。",
     "Asked": "申领时间",
     "Asked of the stores.": "已向仓库申领。",
+    "The stores changed this unit's parts: the card shows them now.": "仓库已变更本机的零件，维修卡已更新。",
     "Part fitted.": "配件已装配。",
     "Returned to stores.": "已退料。",
     "Fitted: {qty} × {part} at {designator}": "已装配：{qty} × {part}，位号 {designator}",

@@ -116,12 +116,14 @@ def test_a_part_asked_for_at_the_bench_issued_by_scan_fitted_and_the_unit_goes_t
     focused(clerk).send_keys(Keys.ENTER)
     wait_for_text(clerk, "issue-result", f"Issued 1 × IC-PMIC-88 to {tag}")
 
-    # back at the bench, still signed in: the card, read again, has the part on the bench, and the
-    # fit form knows it and where it goes
-    browser.refresh()
-    element(browser, "parts-section")
-    connected(browser)
+    # back at the bench, the card still open and never reloaded: within seconds it has the part on
+    # the bench, and the fit form knows it and where it goes; what the technician was typing in the
+    # complaint's note meanwhile is still there
+    note = text_input(browser, "complaint-note")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus()", note)
+    note.send_keys("冷机偶发")
     wait_for_text(browser, "card-part-lines", "Issued")
+    assert text_input(browser, "complaint-note").get_attribute("value") == "冷机偶发"
     assert text_input(browser, "parts-fit-qty").get_attribute("value") == "1"
     assert text_input(browser, "parts-fit-designator").get_attribute("value") == "U12"  # where it was asked for
     text_input(browser, "parts-fit-qty").click()
