@@ -138,14 +138,19 @@ class BenchReflash:
                     view.progress(event)
                 elif isinstance(event, services.ReflashResult):
                     view.finished(event)
+                    # the result shown is the end: the next scan is taken from this moment on, while
+                    # the queue is read again (on a busy server that takes a while)
+                    self.live = None
+                    self._focus()
                     await self.on_done()
                     return
                 elif isinstance(event, WorkerDied):
                     view.died(event.error)
                     return
         finally:
-            self.live = None
-            self._focus()
+            if self.live is live:
+                self.live = None
+                self._focus()
 
     def _stop(self) -> None:
         if self.live is not None and not self.live.abort.is_set():
