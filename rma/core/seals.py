@@ -31,6 +31,7 @@ has none). A migration that adds a column to a ledger table must call ``reseal``
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -255,11 +256,45 @@ _LOCK_HEADS = (
 _statement = lru_cache(maxsize=512)(text)
 
 
+# Stream keys as the ledgers make them (ids, buckets of ids, months, hashes): written into the SQL
+# text as literals. Anything else goes by parameters.
+_SAFE_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def _sql_literal(value: int | str) -> str:
+    return str(value) if isinstance(value, int) else f"'{value}'"
+
+
+def _seal_script(todo: dict[str, list[str]], heads: list[tuple[str, str]]) -> str:
+    """The two statements of a PostgreSQL seal as one text without parameters: psycopg sends it in
+    the simple protocol, one message and one round trip, and the server runs the statements one
+    after the other, each with a snapshot of its own (READ COMMITTED), as a pipeline would, at
+    half the client's cost. Only keys that ``_SAFE_KEY`` accepts and table names from the models
+    are written into it."""
+    lock = (_LOCK_HEADS
+            .replace("CAST(:ledgers AS text[])", f"ARRAY[{', '.join(_sql_literal(t) for t, _ in heads)}]::text[]")
+            .replace("CAST(:streams AS text[])", f"ARRAY[{', '.join(_sql_literal(k) for _, k in heads)}]::text[]"))
+    digests = []
+    for table, streams in sorted(todo.items()):
+        ledger = ledger_for(table)
+        col = f'"{ledger.stream}"'
+        if ledger.bucket:
+            where = [f"({col} >= {int(k) * ledger.bucket} AND {col} < {(int(k) + 1) * ledger.bucket})" for k in streams]
+        else:
+            where = [f"{col} = {_sql_literal(int(k) if _stream_is_int(ledger) else k)}" for k in streams]
+        digests.append(
+            f"SELECT CAST({_sql_literal(table)} AS TEXT) AS ledger, {stream_sql(ledger, 'postgresql')} AS stream, "
+            f"count(*) AS n, encode(sha256(convert_to(string_agg({canonical_sql(ledger, 'postgresql')}, chr(29) "
+            f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d FROM {table} WHERE {' OR '.join(where)} GROUP BY 2")
+    return (f"{lock};\nUPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ({' UNION ALL '.join(digests)}) a "
+            "WHERE h.ledger = a.ledger AND h.stream = a.stream")
+
+
 def seal_streams(conn: Connection, touched: dict[str, set[str]]) -> None:
     """Rewrite the heads of ``touched`` streams ({table: {stream, …}}) from their rows.
 
     Runs inside the writing transaction. On PostgreSQL two statements, sent together in one round
-    trip whatever was touched: the first pins the text settings and creates or locks every head;
+    trip whatever was touched (as one text, ``_seal_script``, or by parameters in a pipeline): the first pins the text settings and creates or locks every head;
     the second starts once the first has ended, so with the locks held, and reads the rows with a
     snapshot of its own (READ COMMITTED): a writer of the same stream that committed meanwhile is
     counted, never overwritten. It recomputes every touched head of every ledger from its rows.
@@ -270,6 +305,9 @@ def seal_streams(conn: Connection, touched: dict[str, set[str]]) -> None:
         return
     if dialect == "postgresql":
         heads = [(table, stream) for table, streams in sorted(todo.items()) for stream in streams]
+        if all(_SAFE_KEY.fullmatch(stream) for _, stream in heads):
+            conn.execution_options(no_parameters=True).exec_driver_sql(_seal_script(todo, heads))
+            return
         params: dict[str, Any] = {}
         digests = []
         for i, (table, streams) in enumerate(sorted(todo.items())):

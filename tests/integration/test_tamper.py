@@ -470,3 +470,27 @@ def test_pg_a_server_that_writes_dates_day_first_is_read_and_checked_all_the_sam
     with depot.uow(readonly=True) as uow:
         timeline = core.unit_report(uow, tag)["timeline"]
     assert timeline[0]["event"] == "opened" and timeline[-1]["event"] == "test_failed"
+
+
+@pytest.mark.postgres
+def test_pg_a_stream_key_that_cannot_be_written_into_the_sql_is_sealed_by_parameters_alike(pg_depot, monkeypatch):
+    """Seals are sent as one text with their keys written in; a key that does not look like the ledgers'
+    keys (ids, months, hashes) goes by parameters instead, and seals the same digest."""
+    import re
+
+    from rma.core import seals
+
+    _, run_id = failed_run(pg_depot)
+    with pg_depot.engine.connect() as conn:
+        before = conn.execute(text("SELECT ledger, stream, rows, digest FROM ledger_heads ORDER BY 1, 2")).all()
+    monkeypatch.setattr(seals, "_SAFE_KEY", re.compile(r"(?!)"))  # nothing is safe: every seal by parameters
+    touched = {"returns_ledger": {str(v) for (v,) in pg_depot.engine.connect().execute(
+        text("SELECT DISTINCT visit_id FROM returns_ledger"))}, "test_steps": {str(run_id)}}
+    with pg_depot.engine.begin() as conn:
+        conn.execute(text("UPDATE ledger_heads SET digest = 'stale'"))
+        seals.seal_streams(conn, touched)
+    with pg_depot.engine.connect() as conn:
+        after = conn.execute(text("SELECT ledger, stream, rows, digest FROM ledger_heads ORDER BY 1, 2")).all()
+    resealed = [h for h in after if h[3] != "stale"]
+    assert len(resealed) == len(touched["returns_ledger"]) + 1
+    assert set(resealed) <= set(before)
