@@ -924,7 +924,10 @@ def _visits_query(f: VisitFilter):  # noqa: ANN202
     q = (select(Visit.tag, Unit.serial, ProductModel.code, Customer.code, Visit.state, Visit.opened_at,
                 Visit.closed_at, IntakeRecord.warranty, IntakeRecord.warranty_until, repeat, alerts,
                 Visit.return_reason, Parcel.waybill)
-         .join(Unit, Unit.id == Visit.unit_id).join(ProductModel, ProductModel.id == Unit.model_id)
+         # Every visit has its unit and model: outer joins give the same rows, and keep the visits the
+         # table the plan starts from (SQLite's planner otherwise may start from the few models and
+         # sort a million visits to show the newest hundred)
+         .outerjoin(Unit, Unit.id == Visit.unit_id).outerjoin(ProductModel, ProductModel.id == Unit.model_id)
          .outerjoin(Customer, Customer.id == Visit.customer_id)
          .outerjoin(IntakeRecord, IntakeRecord.visit_id == Visit.id)
          .outerjoin(Parcel, Parcel.id == IntakeRecord.parcel_id))
