@@ -323,21 +323,24 @@ def seal_streams(conn: Connection, touched: dict[str, set[str]]) -> None:
             (_statement(f"UPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ({' UNION ALL '.join(digests)}) a "
                         "WHERE h.ledger = a.ledger AND h.stream = a.stream"), params)])
         return
+    # SQLite: each stream's rows concatenated in the query (grouped by the key they are ordered by,
+    # so in id order, as the check reads them), hashed here; a stream left without rows gets an
+    # empty head. The statements' texts are cached: a step's seal is the same text every time.
     for table, streams in sorted(todo.items()):
         ledger = ledger_for(table)
         params = {}
         where = _filter(ledger, streams, params)
-        rows = conn.execute(text(
-            f"SELECT {stream_sql(ledger, dialect)}, {canonical_sql(ledger, dialect)} FROM {table} "
-            f"WHERE {where} ORDER BY {_group_sql(ledger)}, \"{ledger.order}\""), params).all()
-        by_stream: dict[str, list[str]] = {s: [] for s in streams}
-        for stream, canon in rows:
-            by_stream.setdefault(stream, []).append(canon)
-        conn.execute(text(
+        group = _group_sql(ledger)
+        rows = conn.execute(_statement(
+            f"SELECT CAST(g AS TEXT), count(*), group_concat(c, char(29)) FROM (SELECT {group} AS g, "
+            f"{canonical_sql(ledger, dialect)} AS c FROM {table} WHERE {where} "
+            f"ORDER BY {group}, \"{ledger.order}\") GROUP BY g"), params).all()
+        found = {stream: (n, hashlib.sha256(rows_text.encode("utf-8")).hexdigest()) for stream, n, rows_text in rows}
+        conn.execute(_statement(
             f"INSERT INTO {HEADS} (ledger, stream, rows, digest) VALUES (:ledger, :stream, :rows, :digest) "
             "ON CONFLICT (ledger, stream) DO UPDATE SET rows = excluded.rows, digest = excluded.digest"),
-            [{"ledger": table, "stream": s, "rows": len(r), "digest": digest(r) if r else ""}
-             for s, r in by_stream.items()])
+            [{"ledger": table, "stream": s, "rows": found.get(s, (0, ""))[0], "digest": found.get(s, (0, ""))[1]}
+             for s in streams])
 
 
 def insert_sealed(conn: Connection, table: Table, values: dict[str, Any]) -> None:
