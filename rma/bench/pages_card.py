@@ -121,8 +121,11 @@ class CardScreen:
 
     # -------------------------------------------------------------- drawing
 
+    def _can_work(self, card: dict[str, Any]) -> bool:
+        return card["on_bench"] and (card["mine"] or self.lead)
+
     def _draw(self, card: dict[str, Any]) -> None:
-        can_work = card["on_bench"] and (card["mine"] or self.lead)
+        can_work = self._can_work(card)
         if self.message:
             error_panel(self.message, testid="card-message")
             self.message = None
@@ -159,8 +162,7 @@ class CardScreen:
             key_hint(("Alt+T", "Alt+P"), _("to test / to programming"))
 
     def _parts(self, card: dict[str, Any]) -> None:
-        can_work = card["on_bench"] and (card["mine"] or self.lead)
-        parts_panel(card, self.offered or [], can_work=can_work, request=self.request_part, fit=self.fit_part,
+        parts_panel(card, self.offered or [], can_work=self._can_work(card), request=self.request_part, fit=self.fit_part,
                     give_back=self.return_part, cancel=self.cancel_part)
 
     # -------------------------------------------------------------- actions

@@ -177,14 +177,15 @@ def parts_version(uow: UnitOfWork, tag: str) -> tuple[Any, ...]:
     """What changes when anyone (the stores, another bench) moves the tag's parts or its lines, or
     its state: the newest move of the tag, its lines by status, the visit's state. One small read
     by indexes, for a card that stays open to notice it."""
-    visit = uow.session.scalar(select(Visit).where(Visit.tag == tag))
+    visit = uow.session.execute(select(Visit.id, Visit.state).where(Visit.tag == tag)).first()
     if visit is None:
         return ()
-    newest = uow.session.scalar(select(func.max(StockMove.id)).where(StockMove.visit_id == visit.id))
+    visit_id, state = visit
+    newest = uow.session.scalar(select(func.max(StockMove.id)).where(StockMove.visit_id == visit_id))
     lines = uow.session.execute(
-        select(RequisitionLine.status, func.count()).where(RequisitionLine.visit_id == visit.id)
+        select(RequisitionLine.status, func.count()).where(RequisitionLine.visit_id == visit_id)
         .group_by(RequisitionLine.status).order_by(RequisitionLine.status)).all()
-    return (str(visit.state), newest, *(tuple(r) for r in lines))
+    return (str(state), newest, *(tuple(r) for r in lines))
 
 
 def model_bom(uow: UnitOfWork, model_id: int) -> list[dict[str, Any]]:

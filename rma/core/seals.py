@@ -196,19 +196,34 @@ def with_sqlite_sha256(conn: Connection) -> None:
         conn.connection.dbapi_connection.create_function(SQLITE_SHA256, 1, _sha256_hex, deterministic=True)
 
 
-def _filter(ledger: Ledger, streams: list[str], params: dict[str, Any], prefix: str = "") -> str:
+def _filter(ledger: Ledger, streams: list[str], params: dict[str, Any] | None, prefix: str = "") -> str:
     """A WHERE clause choosing the rows of ``streams``, written so that an index serves it
-    (its parameters are named after ``prefix``, so that several fit in one statement)."""
+    (its parameters are named after ``prefix``, so that several fit in one statement; with
+    ``params`` None the keys are written in as literals, see ``_SAFE_KEY``)."""
+    def bind(name: str, value: int | str) -> str:
+        if params is None:
+            return _sql_literal(value)
+        params[prefix + name] = value
+        return f":{prefix}{name}"
+
+    col = f'"{ledger.stream}"'
     parts = []
     for i, s in enumerate(streams):
-        lo, hi, one = f"{prefix}lo{i}", f"{prefix}hi{i}", f"{prefix}s{i}"
         if ledger.bucket:
-            params[lo], params[hi] = int(s) * ledger.bucket, (int(s) + 1) * ledger.bucket
-            parts.append(f'("{ledger.stream}" >= :{lo} AND "{ledger.stream}" < :{hi})')
+            lo, hi = bind(f"lo{i}", int(s) * ledger.bucket), bind(f"hi{i}", (int(s) + 1) * ledger.bucket)
+            parts.append(f"({col} >= {lo} AND {col} < {hi})")
         else:
-            params[one] = int(s) if _stream_is_int(ledger) else s
-            parts.append(f'"{ledger.stream}" = :{one}')
+            parts.append(f"{col} = {bind(f's{i}', int(s) if _stream_is_int(ledger) else s)}")
     return " OR ".join(parts)
+
+
+# Stream keys as the ledgers make them (ids, buckets of ids, months, hashes): written into the SQL
+# text as literals. Anything else goes by parameters.
+_SAFE_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def _sql_literal(value: int | str) -> str:
+    return str(value) if isinstance(value, int) else f"'{value}'"
 
 
 def _stream_is_int(ledger: Ledger) -> bool:
@@ -240,14 +255,14 @@ def _one_round_trip(conn: Connection, statements: list[tuple[TextClause, dict[st
                                   connection_invalidated=lost, dialect=conn.dialect) from exc
 
 
-# Creates or locks every head named by the two arrays, in one order (ledger, stream), so that two
+# Creates or locks every head named by the two arrays ({ledgers}, {streams}: see _pg_seal_sql), in one order (ledger, stream), so that two
 # transactions never deadlock. DO UPDATE (not DO NOTHING) takes the row lock of a head that exists
 # and waits for one that another transaction is creating; the MATERIALIZED CTE runs once, first.
 _LOCK_HEADS = (
     f"WITH text_settings AS MATERIALIZED (SELECT {TEXT_SETTINGS}) "
     f"INSERT INTO {HEADS} AS h (ledger, stream, rows, digest) "
     "SELECT k.ledger, k.stream, 0, '' FROM text_settings, "
-    "unnest(CAST(:ledgers AS text[]), CAST(:streams AS text[])) AS k(ledger, stream) "
+    "unnest({ledgers}, {streams}) AS k(ledger, stream) "
     "ORDER BY k.ledger, k.stream "
     "ON CONFLICT (ledger, stream) DO UPDATE SET rows = h.rows")
 
@@ -256,37 +271,31 @@ _LOCK_HEADS = (
 _statement = lru_cache(maxsize=512)(text)
 
 
-# Stream keys as the ledgers make them (ids, buckets of ids, months, hashes): written into the SQL
-# text as literals. Anything else goes by parameters.
-_SAFE_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-
-
-def _sql_literal(value: int | str) -> str:
-    return str(value) if isinstance(value, int) else f"'{value}'"
-
-
-def _seal_script(todo: dict[str, list[str]], heads: list[tuple[str, str]]) -> str:
-    """The two statements of a PostgreSQL seal as one text without parameters: psycopg sends it in
-    the simple protocol, one message and one round trip, and the server runs the statements one
-    after the other, each with a snapshot of its own (READ COMMITTED), as a pipeline would, at
-    half the client's cost. Only keys that ``_SAFE_KEY`` accepts and table names from the models
-    are written into it."""
-    lock = (_LOCK_HEADS
-            .replace("CAST(:ledgers AS text[])", f"ARRAY[{', '.join(_sql_literal(t) for t, _ in heads)}]::text[]")
-            .replace("CAST(:streams AS text[])", f"ARRAY[{', '.join(_sql_literal(k) for _, k in heads)}]::text[]"))
+def _pg_seal_sql(todo: dict[str, list[str]], heads: list[tuple[str, str]],
+                params: dict[str, Any] | None) -> tuple[str, str]:
+    """The two statements of a PostgreSQL seal: create or lock the heads, then rewrite them from their
+    rows. Their values go into ``params``, or with ``params`` None are written in as literals (only
+    keys that ``_SAFE_KEY`` accepts, and table names from the models)."""
+    if params is None:
+        ledgers = f"ARRAY[{', '.join(_sql_literal(t) for t, _ in heads)}]::text[]"
+        streams = f"ARRAY[{', '.join(_sql_literal(k) for _, k in heads)}]::text[]"
+    else:
+        params.update(ledgers=[t for t, _ in heads], streams=[k for _, k in heads])
+        ledgers, streams = "CAST(:ledgers AS text[])", "CAST(:streams AS text[])"
     digests = []
-    for table, streams in sorted(todo.items()):
+    for i, (table, keys) in enumerate(sorted(todo.items())):
         ledger = ledger_for(table)
-        col = f'"{ledger.stream}"'
-        if ledger.bucket:
-            where = [f"({col} >= {int(k) * ledger.bucket} AND {col} < {(int(k) + 1) * ledger.bucket})" for k in streams]
+        if params is None:
+            name = _sql_literal(table)
         else:
-            where = [f"{col} = {_sql_literal(int(k) if _stream_is_int(ledger) else k)}" for k in streams]
+            params[f"ledger{i}"], name = table, f":ledger{i}"
         digests.append(
-            f"SELECT CAST({_sql_literal(table)} AS TEXT) AS ledger, {stream_sql(ledger, 'postgresql')} AS stream, "
+            f"SELECT CAST({name} AS TEXT) AS ledger, {stream_sql(ledger, 'postgresql')} AS stream, "
             f"count(*) AS n, encode(sha256(convert_to(string_agg({canonical_sql(ledger, 'postgresql')}, chr(29) "
-            f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d FROM {table} WHERE {' OR '.join(where)} GROUP BY 2")
-    return (f"{lock};\nUPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ({' UNION ALL '.join(digests)}) a "
+            f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d "
+            f"FROM {table} WHERE {_filter(ledger, keys, params, f't{i}_')} GROUP BY 2")
+    return (_LOCK_HEADS.format(ledgers=ledgers, streams=streams),
+            f"UPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ({' UNION ALL '.join(digests)}) a "
             "WHERE h.ledger = a.ledger AND h.stream = a.stream")
 
 
@@ -294,8 +303,8 @@ def seal_streams(conn: Connection, touched: dict[str, set[str]]) -> None:
     """Rewrite the heads of ``touched`` streams ({table: {stream, …}}) from their rows.
 
     Runs inside the writing transaction. On PostgreSQL two statements, sent together in one round
-    trip whatever was touched (as one text, ``_seal_script``, or by parameters in a pipeline): the first pins the text settings and creates or locks every head;
-    the second starts once the first has ended, so with the locks held, and reads the rows with a
+    trip whatever was touched (as one text, or by parameters in a pipeline): the first pins the
+    text settings and creates or locks every head; the second starts once the first has ended, so with the locks held, and reads the rows with a
     snapshot of its own (READ COMMITTED): a writer of the same stream that committed meanwhile is
     counted, never overwritten. It recomputes every touched head of every ledger from its rows.
     """
@@ -306,22 +315,13 @@ def seal_streams(conn: Connection, touched: dict[str, set[str]]) -> None:
     if dialect == "postgresql":
         heads = [(table, stream) for table, streams in sorted(todo.items()) for stream in streams]
         if all(_SAFE_KEY.fullmatch(stream) for _, stream in heads):
-            conn.execution_options(no_parameters=True).exec_driver_sql(_seal_script(todo, heads))
+            # one text in the simple protocol: one message, and half the client's cost of a pipeline
+            lock, update = _pg_seal_sql(todo, heads, None)
+            conn.execution_options(no_parameters=True).exec_driver_sql(f"{lock};\n{update}")
             return
         params: dict[str, Any] = {}
-        digests = []
-        for i, (table, streams) in enumerate(sorted(todo.items())):
-            ledger = ledger_for(table)
-            params[f"ledger{i}"] = table
-            digests.append(
-                f"SELECT CAST(:ledger{i} AS TEXT) AS ledger, {stream_sql(ledger, dialect)} AS stream, "
-                f"count(*) AS n, encode(sha256(convert_to(string_agg({canonical_sql(ledger, dialect)}, chr(29) "
-                f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d "
-                f"FROM {table} WHERE {_filter(ledger, streams, params, f't{i}_')} GROUP BY 2")
-        _one_round_trip(conn, [
-            (_statement(_LOCK_HEADS), {"ledgers": [t for t, _ in heads], "streams": [s for _, s in heads]}),
-            (_statement(f"UPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ({' UNION ALL '.join(digests)}) a "
-                        "WHERE h.ledger = a.ledger AND h.stream = a.stream"), params)])
+        lock, update = _pg_seal_sql(todo, heads, params)
+        _one_round_trip(conn, [(_statement(lock), params), (_statement(update), params)])
         return
     # SQLite: each stream's rows concatenated in the query (grouped by the key they are ordered by,
     # so in id order, as the check reads them), hashed here; a stream left without rows gets an
@@ -336,11 +336,11 @@ def seal_streams(conn: Connection, touched: dict[str, set[str]]) -> None:
             f"{canonical_sql(ledger, dialect)} AS c FROM {table} WHERE {where} "
             f"ORDER BY {group}, \"{ledger.order}\") GROUP BY g"), params).all()
         found = {stream: (n, hashlib.sha256(rows_text.encode("utf-8")).hexdigest()) for stream, n, rows_text in rows}
+        empty = (0, "")
         conn.execute(_statement(
             f"INSERT INTO {HEADS} (ledger, stream, rows, digest) VALUES (:ledger, :stream, :rows, :digest) "
             "ON CONFLICT (ledger, stream) DO UPDATE SET rows = excluded.rows, digest = excluded.digest"),
-            [{"ledger": table, "stream": s, "rows": found.get(s, (0, ""))[0], "digest": found.get(s, (0, ""))[1]}
-             for s in streams])
+            [dict(zip(("ledger", "stream", "rows", "digest"), (table, s, *found.get(s, empty)))) for s in streams])
 
 
 def insert_sealed(conn: Connection, table: Table, values: dict[str, Any]) -> None:

@@ -484,8 +484,9 @@ def test_pg_a_stream_key_that_cannot_be_written_into_the_sql_is_sealed_by_parame
     with pg_depot.engine.connect() as conn:
         before = conn.execute(text("SELECT ledger, stream, rows, digest FROM ledger_heads ORDER BY 1, 2")).all()
     monkeypatch.setattr(seals, "_SAFE_KEY", re.compile(r"(?!)"))  # nothing is safe: every seal by parameters
-    touched = {"returns_ledger": {str(v) for (v,) in pg_depot.engine.connect().execute(
-        text("SELECT DISTINCT visit_id FROM returns_ledger"))}, "test_steps": {str(run_id)}}
+    with pg_depot.engine.connect() as conn:
+        visits = {str(v) for (v,) in conn.execute(text("SELECT DISTINCT visit_id FROM returns_ledger"))}
+    touched = {"returns_ledger": visits, "test_steps": {str(run_id)}}
     with pg_depot.engine.begin() as conn:
         conn.execute(text("UPDATE ledger_heads SET digest = 'stale'"))
         seals.seal_streams(conn, touched)
