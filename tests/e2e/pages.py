@@ -59,6 +59,17 @@ def wait_for_text(driver: WebDriver, testid: str, text: str) -> WebElement:
     return wait(driver).until(shown, f"{testid} should show {text!r}")
 
 
+def wait_for_notification(driver: WebDriver, text: str) -> WebElement:
+    """The notification (of any shown) whose text holds `text`, once it has faded in: a
+    notification is in the page before its text is visible, so it is waited for, not read."""
+
+    def shown(d: WebDriver) -> WebElement | bool:
+        found = [n for n in d.find_elements(By.CSS_SELECTOR, ".q-notification") if text in n.text]
+        return found[0] if found else False
+
+    return wait(driver).until(shown, f"a notification should say {text!r}")
+
+
 def log_in(driver: WebDriver, station: Station, username: str, password: str, path: str = "/login") -> None:
     driver.get(station.url(path))
     text_input(driver, "login-username").send_keys(username)

@@ -6,9 +6,7 @@ from __future__ import annotations
 import openpyxl
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
-from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
 
 from rma.core import services as core
 from rma.core import settings
@@ -20,6 +18,7 @@ from tests.e2e.pages import (
     log_in,
     text_input,
     wait,
+    wait_for_notification,
     wait_for_path,
     wait_for_text,
 )
@@ -112,8 +111,7 @@ def test_the_supervisor_changes_a_setting_and_a_bad_one_is_refused_with_its_rang
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys("0")
     element(browser, "setting-repeat_window_days-save").click()
-    wait(browser).until(EC.text_to_be_present_in_element(
-        (By.CSS_SELECTOR, ".q-notification"), "repeat_window_days must be a whole number from 1 to 3650"))
+    wait_for_notification(browser, "repeat_window_days must be a whole number from 1 to 3650")
     box = text_input(browser, "setting-repeat_window_days-value")
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys("60")

@@ -24,6 +24,7 @@ from tests.e2e.pages import (
     scan_box_has_focus,
     text_input,
     wait,
+    wait_for_notification,
     wait_for_path,
     wait_for_text,
 )
@@ -110,8 +111,7 @@ def test_admin_page_is_for_admins_only(browser, station):
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
     text_input(browser, "new-password").send_keys("short")
     element(browser, "add-user").click()
-    wait(browser).until(EC.text_to_be_present_in_element(
-        (By.CSS_SELECTOR, ".q-notification"), "a password needs at least 8 characters"))
+    wait_for_notification(browser, "a password needs at least 8 characters")
     assert "tester1" not in element(browser, "user-table").text
 
     password = text_input(browser, "new-password")

@@ -21,6 +21,7 @@ from tests.e2e.pages import (
     text_input,
     wait,
     wait_for_path,
+    wait_for_notification,
     wait_for_text,
 )
 from tests.e2e.station import PASSWORDS, Station
@@ -109,7 +110,7 @@ def test_a_clerk_receives_a_delivery_line_by_line(browser, station, store):
     field_input(browser, "receive-line").send_keys("1" + Keys.ENTER)
     focused(browser).send_keys("IC-TDA7851" + Keys.ENTER + "A-01-01" + Keys.ENTER + "1" + Keys.ENTER + Keys.ENTER)
     wait_for_text(browser, "receive-result", "Not booked")
-    assert "booked already" in browser.find_element(By.CSS_SELECTOR, ".q-notification").text
+    wait_for_notification(browser, "booked already")
     with Database.from_url(station.db_url).uow(readonly=True) as uow:
         on_hand = {r["part_number"]: r["quantity"] for r in stock.on_hand(uow)}
     assert on_hand == {"IC-TDA7851": "30", "IC-PMIC-88": "10"}
