@@ -20,7 +20,8 @@ On PostgreSQL the copy is a database named ``figures_…``; when the fixture's t
 
 Measured, each the best of ``--repeat`` runs after a first (cold) one: the dashboard's load for
 the last month of the fixture's past (every figure, the three Paretos, the 12-month turnaround
-trend), the same for the 12 months to it, and ``rma report month`` of that month with both files.
+trend from the turnaround's own query), the same for the 12 months to it, and ``rma report
+month`` of that month with both files.
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ def _timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     return cold, best
 
 
-def measure(url: str, repeat: int) -> dict[str, tuple[float, float]]:
+def measure(url: str, repeat: int, *, breakdown: bool = False) -> dict[str, tuple[float, float]]:
     from rma.reports import figures as F
     from rma.reports import monthly
 
@@ -200,9 +201,7 @@ def measure(url: str, repeat: int) -> dict[str, tuple[float, float]]:
 
     def dashboard(**window: str) -> None:
         with db.uow(readonly=True) as uow:
-            f = F.filters(uow, **window)
-            F.all_figures(uow, f)
-            F.turnaround(uow, F.Filters(F.add_months(f.last, -11), f.last))
+            F.all_figures(uow, F.filters(uow, **window), trend_months=12)  # the page's load, every Pareto
 
     def report() -> None:
         with db.uow(readonly=True) as uow:
@@ -213,8 +212,28 @@ def measure(url: str, repeat: int) -> dict[str, tuple[float, float]]:
     out = {"month": _timed(lambda: dashboard(month=month), repeat),
            "year": _timed(lambda: dashboard(date_from=first, date_to=month), repeat),
            "report": _timed(report, repeat)}
+    if breakdown:
+        _breakdown(db, {"month": {"month": month}, "year": {"date_from": first, "date_to": month}})
     db.dispose()
     return out
+
+
+def _breakdown(db: Database, windows: dict[str, dict[str, str]]) -> None:
+    """Each figure of the dashboard's load on its own (warm: after the measured runs), slowest first."""
+    from rma.reports import figures as F
+
+    for label, window in windows.items():
+        took: list[tuple[float, str]] = []
+        with db.uow(readonly=True) as uow:
+            f = F.filters(uow, **window)
+            figures = {**F.FIGURES, "turnaround": lambda u, g: F.turnaround(u, g, trend_months=12)}
+            for name, figure in [*figures.items(), *((f"pareto {by}", lambda u, g, by=by: F.pareto(u, g, by))
+                                                     for by in F.PARETO_BY)]:
+                t = time.perf_counter()
+                figure(uow, f)
+                took.append((time.perf_counter() - t, name))
+        print(f"  {label}, each figure: " + ", ".join(f"{name} {s:.2f} s" for s, name in sorted(took, reverse=True)),
+              flush=True)
 
 
 def main() -> None:
@@ -225,18 +244,27 @@ def main() -> None:
                     help="a PostgreSQL server URL (user with CREATEDB); default $RMA_BENCH_POSTGRES_URL")
     ap.add_argument("--only", choices=("sqlite", "postgresql"))
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--keep", action="store_true", help="keep the filled copies (their URLs are printed)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the filled copies (SQLite's beside the fixture; their URLs are printed)")
+    ap.add_argument("--reuse", metavar="URL", help="measure a copy kept by --keep again, without copying or filling")
+    ap.add_argument("--breakdown", action="store_true", help="also time each figure on its own")
     ap.add_argument("--sqlite-fixture", metavar="FILE", help="copy this scale file (default: scale.py's cache)")
     ap.add_argument("--pg-template", metavar="NAME", help="copy this template database (default: scale.py's)")
     args = ap.parse_args()
     kinds = [k for k in ("sqlite", "postgresql") if args.only in (None, k) and (k == "sqlite" or args.postgres)]
     print(f"figures benchmark: {args.visits:,} visits, {args.moves:,} part moves; cores {os.cpu_count()}, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    if args.reuse:
+        _report(measure(args.reuse, args.repeat, breakdown=args.breakdown))
+        return
     with tempfile.TemporaryDirectory(prefix="rma-figures-") as tmp:
         for kind in kinds:
             t = time.perf_counter()
-            url = (sqlite_copy(args.visits, Path(tmp), args.sqlite_fixture) if kind == "sqlite"
-                   else pg_copy(args.visits, args.postgres, args.pg_template))
+            if kind == "sqlite":
+                kept = Path(args.sqlite_fixture or scale.ensure("sqlite", args.visits)).parent
+                url = sqlite_copy(args.visits, kept if args.keep else Path(tmp), args.sqlite_fixture)
+            else:
+                url = pg_copy(args.visits, args.postgres, args.pg_template)
             try:
                 engine = make_engine(url)
                 migrate.upgrade(engine)  # the copy, never the cached fixture
@@ -245,16 +273,20 @@ def main() -> None:
                 t = time.perf_counter()
                 filled = fill(url, args.moves)
                 print(f"  filled {filled} in {time.perf_counter() - t:.0f} s", flush=True)
-                for name, (cold, best) in measure(url, args.repeat).items():
-                    verdict = "ok" if best <= TARGETS[name] else "OVER"
-                    print(f"  {name:<7} cold {cold:6.2f} s   best {best:6.2f} s   target ≤ {TARGETS[name]:.0f} s  "
-                          f"{verdict}", flush=True)
+                _report(measure(url, args.repeat, breakdown=args.breakdown))
             finally:
                 if args.keep:
-                    print(f"  kept {url}")
+                    print(f"  kept {url} (measure it again: --reuse URL; remove it by hand)")
                 else:
                     drop(url)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def _report(results: dict[str, tuple[float, float]]) -> None:
+    for name, (cold, best) in results.items():
+        verdict = "ok" if best <= TARGETS[name] else "OVER"
+        print(f"  {name:<7} cold {cold:6.2f} s   best {best:6.2f} s   target ≤ {TARGETS[name]:.0f} s  {verdict}",
+              flush=True)
 
 
 if __name__ == "__main__":

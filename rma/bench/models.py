@@ -115,10 +115,12 @@ class Finding(LedgerRow, Base):
         # figures: a month's fault Pareto and no-fault-found, from the index alone
         Index("ix_bench_findings_at", "at", "model_id", "visit_id", "sign", "nff", "symptom_code", "defect_code",
               "designator"),
+        # a visit's findings; figures: the standing and no-fault-found findings of the visits that left
+        Index("ix_bench_findings_visit_id", "visit_id", "sign", "nff"),
     )
 
     id: Mapped[intpk]
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
     model_id: Mapped[int] = mapped_column(ForeignKey("product_models.id"))
     symptom_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     sign: Mapped[int] = mapped_column(Integer)

@@ -39,7 +39,8 @@ class Parcel(Base):
     __tablename__ = "parcels"
     __table_args__ = (
         UniqueConstraint("courier", "waybill"),
-        Index("ix_parcels_opened_at", "opened_at"),  # courier costs of a month
+        # courier costs of a month, from the index alone
+        Index("ix_parcels_opened_at", "opened_at", "courier", "direction", "cost"),
         Index("ix_parcels_direction_closed_at", "direction", "closed_at"),  # the parcels still open
     )
 

@@ -22,13 +22,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, cast, func, select, text
+from sqlalchemy import BigInteger, and_, case, cast, func, or_, select, text
 
 from rma.core import settings
 from rma.core.ledger import record_audit
 from rma.core.models import ProductModel, Role, Unit, User, Visit
 from rma.core.parse import parse_month
 from rma.core.services import require_role
+from rma.core.sqlplan import unindexed
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.errors import DomainError
@@ -40,9 +41,10 @@ from rma.inventory.amounts import (
     month_text,
     qty_text,
 )
-from rma.inventory.ledger import STORE_KIND_VALUES, current_month, last_closed_month
+from rma.inventory.ledger import STORE_KIND_VALUES, current_month, last_closed_month, virtual
 from rma.inventory.models import (
     MONTH_SPAN,
+    LocationKind,
     MoveKind,
     Part,
     RequisitionLine,
@@ -454,14 +456,19 @@ def parts_cost(uow: UnitOfWork, month_raw: str) -> dict[str, Any]:
     month = parse_month_arg(month_raw)
     start, end = _month_start(month), _month_start(add_months(month, 1))
     m = StockMove
-    repaired = select(Visit.id).where(Visit.closed_at >= start, Visit.closed_at < end,
-                                      Visit.state.in_([VisitState.SHIPPED.value, VisitState.REFURBISHED.value]))
-    fitted = (select(m.visit_id, func.sum(case((m.corrects_id.is_(None), m.value_e4), else_=-m.value_e4)).label("v"))
-              .where(m.kind == MoveKind.FIT.value, m.visit_id.in_(repaired)).group_by(m.visit_id).subquery())
+    repaired = select(Visit.id).where(Visit.closed_at >= start, Visit.closed_at < end,  # the month's range
+                                      unindexed(Visit.state).in_([VisitState.SHIPPED.value, VisitState.REFURBISHED.value]))
+    # a fit is the one move into "consumed in a unit" (its correction, the one move out of it): read
+    # so, a visit's fits come from the holdings index alone, not from a look-up of each of its moves
+    consumed = virtual(uow, LocationKind.CONSUMED, create=False)
+    into = m.to_id == (consumed.id if consumed else 0)
+    fitted = (select(m.visit_id, func.sum(case((into, m.value_e4), else_=-m.value_e4)).label("v"))
+              .where(m.visit_id.in_(repaired), or_(into, m.from_id == (consumed.id if consumed else 0)))
+              .group_by(m.visit_id).subquery())
     rows = uow.session.execute(
         select(ProductModel.code, func.count(Visit.id), func.coalesce(func.sum(fitted.c.v), 0),
                func.count(fitted.c.visit_id))
-        .join(Unit, Unit.id == Visit.unit_id).join(ProductModel, ProductModel.id == Unit.model_id)
+        .outerjoin(Unit, Unit.id == Visit.unit_id).outerjoin(ProductModel, ProductModel.id == Unit.model_id)
         .outerjoin(fitted, fitted.c.visit_id == Visit.id).where(Visit.id.in_(repaired))
         .group_by(ProductModel.code).order_by(ProductModel.code)).all()
     out = [{"model": code, "units": n, "with_parts": k, "parts_value": money_text(v),

@@ -36,6 +36,7 @@ from rma.core.models import (
     Visit,
 )
 from rma.core.parse import check_limit, clean_key, parse_month
+from rma.core.sqlplan import unindexed
 from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.errors import DomainError
@@ -149,6 +150,10 @@ def _customer_id(f: Filters) -> Any:
     return select(Customer.id).where(Customer.code == f.customer).scalar_subquery()
 
 
+def _model_id(f: Filters) -> Any:
+    return select(ProductModel.id).where(ProductModel.code == f.model).scalar_subquery()
+
+
 def _scope(f: Filters) -> list[Any]:
     """Visits of the filter's model and customer (the query joins Unit and ProductModel)."""
     conds = []
@@ -159,9 +164,14 @@ def _scope(f: Filters) -> list[Any]:
     return conds
 
 
-def _visits_from(*cols: Any) -> Any:
-    return (select(*cols).select_from(Visit).join(Unit, Unit.id == Visit.unit_id)
-            .join(ProductModel, ProductModel.id == Unit.model_id))
+def _visits_from(*cols: Any, models: bool = True) -> Any:
+    """Visits, joined to their unit and model when the query reads the model (its code, family, or
+    the model filter); every visit has both, so leaving them out changes no count, only saves a
+    look-up of each visit's unit and model. Outer joins (the same rows) keep SQLite reading the
+    visits by the window's index, not every unit of every model."""
+    q = select(*cols).select_from(Visit)
+    return (q.outerjoin(Unit, Unit.id == Visit.unit_id).outerjoin(ProductModel, ProductModel.id == Unit.model_id)
+            if models else q)
 
 
 def _rate(n: int, d: int) -> float | None:
@@ -171,7 +181,8 @@ def _rate(n: int, d: int) -> float | None:
 # ---------------------------------------------------------------- sets of visits (figure = count, drill = list)
 
 def _closed_as(w: _Window, *states: VisitState) -> list[Any]:
-    return [_in(Visit.closed_at, w), Visit.state.in_([s.value for s in states])]
+    # the window's range of the closed-at index, never every visit of the states (see rma.core.sqlplan)
+    return [_in(Visit.closed_at, w), unindexed(Visit.state).in_([s.value for s in states])]
 
 
 def _failed_outgoing() -> Any:
@@ -302,8 +313,14 @@ def _int_key(key: str | None) -> int:
         return 0
 
 
+def _reads_model(f: Filters, name: str) -> bool:
+    """Whether a visit set's conditions read the model (the model filter; "late" reads its family)."""
+    return bool(f.model) or name == "late"
+
+
 def count_visits(uow: UnitOfWork, f: Filters, name: str, key: str | None = None) -> int:
-    return int(uow.session.scalar(_visits_from(func.count(Visit.id)).where(*visit_set(uow, f, name, key))) or 0)
+    return int(uow.session.scalar(_visits_from(func.count(Visit.id), models=_reads_model(f, name))
+                                  .where(*visit_set(uow, f, name, key))) or 0)
 
 
 def drill_visits(uow: UnitOfWork, f: Filters, name: str, key: str | None = None, *, limit: int | None = 500,
@@ -311,7 +328,8 @@ def drill_visits(uow: UnitOfWork, f: Filters, name: str, key: str | None = None,
     """The visits behind a figure, newest first: how many in all, and a page of them."""
     check_limit(limit, 10_000)
     conds = visit_set(uow, f, name, key)
-    total = int(uow.session.scalar(_visits_from(func.count(Visit.id)).where(*conds)) or 0)
+    total = int(uow.session.scalar(_visits_from(func.count(Visit.id), models=_reads_model(f, name))
+                                   .where(*conds)) or 0)
     q = (_visits_from(Visit.tag, Unit.serial, ProductModel.code, Customer.code, Visit.state, Visit.opened_at,
                       Visit.closed_at).outerjoin(Customer, Customer.id == Visit.customer_id).where(*conds)
          .order_by(Visit.opened_at.desc(), Visit.id.desc()).offset(offset))
@@ -360,24 +378,45 @@ def _nearest_rank(bins: list[tuple[int, int]], n: int, p: float) -> float:
     return bins[-1][0] / TENTHS
 
 
-def turnaround(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
+def turnaround(uow: UnitOfWork, f: Filters, *, trend_months: int = 0) -> dict[str, Any]:
     """Turnaround, received (visit opened) → left the depot (closed as shipped, refurbished into
     stock or returned unrepaired; scrapped units never leave), in days, for the visits that left in
     the window: the median and the 90th percentile (nearest rank: the ⌈p·n⌉-th shortest), by
     model and month, by month, by model and over the window. One query counts the visits per
-    model, month and tenth of a day; the percentiles are read off those counts."""
-    w = _window(uow, f)
+    model, month and tenth of a day; the percentiles are read off those counts. With
+    ``trend_months``, also ``trend``: the by-month rows of that many months to the window's last
+    (the dashboard's trend line), from the same query."""
+    first = min(f.first, add_months(f.last, -(trend_months - 1))) if trend_months else f.first
+    w = _window(uow, Filters(first, f.last))
+    months = Filters(first, f.last).months
     days = _days(uow, Visit.closed_at, Visit.opened_at)
-    month = _month_bucket(Visit.closed_at, w, f.months)
+    month = _month_bucket(Visit.closed_at, w, months)
     tenths = func.round(days * TENTHS)
-    q = (_visits_from(ProductModel.code, month, tenths, func.count(), func.sum(days))
-         .where(*_closed_as(w, *LEFT), *_scope(f)).group_by(ProductModel.code, month, tenths))
+    # by the unit's model id (the codes looked up after): no look-up of the model for each visit
+    scope = [Unit.model_id == _model_id(f)] if f.model else []
+    if f.customer:
+        scope.append(Visit.customer_id == _customer_id(f))
+    q = (select(Unit.model_id, month, tenths, func.count(), func.sum(days)).select_from(Visit)
+         .outerjoin(Unit, Unit.id == Visit.unit_id).where(*_closed_as(w, *LEFT), *scope)
+         .group_by(Unit.model_id, month, tenths))
+    codes = dict(uow.session.execute(select(ProductModel.id, ProductModel.code)).all())
+    counted = [(codes[model], int(m), int(t), int(n), float(total)) for model, m, t, n, total in uow.session.execute(q)]
+    out = _turnaround_of(counted, set(f.months))
+    if trend_months:
+        out["trend"] = _turnaround_of(counted, set(months[-trend_months:]))["by_month"]
+    return out
+
+
+def _turnaround_of(counted: list[tuple[str, int, int, int, float]], months: set[int]) -> dict[str, Any]:
+    """Turnaround's summaries from the counts (model, month, tenths, visits, Σ days) of ``months``."""
     groups: dict[tuple[str | None, int | None], dict[int, list[float]]] = {}
-    for model, m, t, n, total in uow.session.execute(q):
-        for key in ((model, int(m)), (None, int(m)), (model, None), (None, None)):
-            cell = groups.setdefault(key, {}).setdefault(int(t), [0, 0.0])
-            cell[0] += int(n)
-            cell[1] += float(total)
+    for model, m, t, n, total in counted:
+        if m not in months:
+            continue
+        for key in ((model, m), (None, m), (model, None), (None, None)):
+            cell = groups.setdefault(key, {}).setdefault(t, [0, 0.0])
+            cell[0] += n
+            cell[1] += total
 
     def summary(key: tuple[str | None, int | None]) -> dict[str, Any]:
         bins = sorted((t, int(c[0])) for t, c in groups[key].items())
@@ -404,16 +443,14 @@ def units(uow: UnitOfWork, f: Filters) -> dict[str, int]:
     refurbished (into stock), shipped (back to the sender), scrapped and returned unrepaired
     (closed in that state in the window). Returns ledger / visits."""
     w = _window(uow, f)
-    closed = _in(Visit.closed_at, w)
-
-    def n(cond: Any) -> Any:
-        return func.sum(case((cond, 1), else_=0))
-
-    q = _visits_from(
-        n(_in(Visit.opened_at, w)),
-        *[n(and_(closed, Visit.state == s.value)) for s in (S.REFURBISHED, S.SHIPPED, S.SCRAPPED, S.RETURNED_UNREPAIRED)],
-    ).where(or_(_in(Visit.opened_at, w), closed), *_scope(f))
-    received, refurbished, shipped, scrapped, unrepaired = (int(x or 0) for x in uow.session.execute(q).one())
+    received = count_visits(uow, f, "received")
+    # two ranges of two indexes (opened in the window; closed in it, by state), each read alone
+    closed = dict(uow.session.execute(
+        _visits_from(Visit.state, func.count(), models=bool(f.model))
+        .where(*_closed_as(w, S.REFURBISHED, S.SHIPPED, S.SCRAPPED, S.RETURNED_UNREPAIRED), *_scope(f))
+        .group_by(Visit.state)).all())
+    refurbished, shipped, scrapped, unrepaired = (
+        int(closed.get(s, 0)) for s in (S.REFURBISHED, S.SHIPPED, S.SCRAPPED, S.RETURNED_UNREPAIRED))
     return {"received": received, "repaired": refurbished + shipped, "refurbished": refurbished,
             "shipped": shipped, "scrapped": scrapped, "returned_unrepaired": unrepaired}
 
@@ -428,7 +465,7 @@ def quality(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
     # the repaired visits that failed one: from the few failed runs (the outcome's index), not every visit
     w = _window(uow, f)
     failed = uow.session.scalar(
-        _visits_from(func.count(distinct(Visit.id))).join(TestRun, TestRun.visit_id == Visit.id)
+        _visits_from(func.count(distinct(Visit.id)), models=bool(f.model)).join(TestRun, TestRun.visit_id == Visit.id)
         .join(TestRunEnd, TestRunEnd.run_id == TestRun.id)
         .where(TestRunEnd.outcome == Outcome.FAIL.value, TestRun.kind == RunKind.OUTGOING.value,
                *_closed_as(w, *REPAIRED), *_scope(f)))
@@ -473,9 +510,11 @@ def testing(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
     # per visit closed in the window: its standing findings and standing no-fault-found (the sets
     # "with_findings" and "nff"), in one pass over the findings of those visits
     per_visit = (_visits_from(func.sum(Finding.sign).label("all"),
-                              func.sum(case((Finding.nff.is_(True), Finding.sign), else_=0)).label("nff"))
+                              func.sum(case((Finding.nff.is_(True), Finding.sign), else_=0)).label("nff"),
+                              models=bool(f.model))
                  .join(Finding, Finding.visit_id == Visit.id)
-                 .where(*_closed_as(w, *LEFT, S.SCRAPPED), *_scope(f)).group_by(Visit.id).subquery())
+                 .where(*_closed_as(w, *LEFT, S.SCRAPPED), *_scope(f))
+                 .group_by(unindexed(Visit.id)).subquery())  # not every visit in id order, to group without sorting
     found, nff = (int(x or 0) for x in uow.session.execute(
         select(func.sum(case((per_visit.c.all > 0, 1), else_=0)),
                func.sum(case((per_visit.c.nff > 0, 1), else_=0)))).one())
@@ -518,7 +557,7 @@ def pareto(uow: UnitOfWork, f: Filters, by: str = "defect") -> dict[str, Any]:
     column = {"symptom": Finding.symptom_code, "defect": Finding.defect_code, "designator": Finding.designator}[by]
     conds = [_in(Finding.at, w), column.is_not(None)]
     if f.model:
-        conds.append(Finding.model_id == select(ProductModel.id).where(ProductModel.code == f.model).scalar_subquery())
+        conds.append(Finding.model_id == _model_id(f))
     if f.customer:
         conds.append(Finding.visit_id.in_(select(Visit.id).where(Visit.customer_id == _customer_id(f))))
     standing = (select(column.label("key"), Finding.visit_id).where(*conds).group_by(column, Finding.visit_id)
@@ -635,7 +674,7 @@ def drill_moves(uow: UnitOfWork, f: Filters, *, limit: int | None = 500) -> dict
     visits that left repaired in the window."""
     check_limit(limit, 10_000)
     m = StockMove
-    repaired = _visits_from(Visit.id).where(*visit_set(uow, f, "repaired"))
+    repaired = _visits_from(Visit.id, models=bool(f.model)).where(*visit_set(uow, f, "repaired"))
     conds = [m.kind == MoveKind.FIT.value, m.visit_id.in_(repaired)]
     total = int(uow.session.scalar(select(func.count()).select_from(m).where(*conds)) or 0)
     q = (select(m.id, m.at, Part.part_number, Part.name_en, Part.name_zh, m.qty_milli, m.value_e4, m.corrects_id,
@@ -733,7 +772,7 @@ def technicians(uow: UnitOfWork, f: Filters) -> dict[str, Any]:
     card_conds = [_in(RepairCard.decided_at, w), RepairCard.technician_id.is_not(None)]
     lab_conds = [_in(LabourSession.started_at, w), LabourSession.ended_at.is_not(None)]
     if f.model:
-        model_id = select(ProductModel.id).where(ProductModel.code == f.model).scalar_subquery()
+        model_id = _model_id(f)
         card_conds.append(RepairCard.model_id == model_id)
         lab_conds.append(LabourSession.visit_id.in_(select(RepairCard.visit_id).where(RepairCard.model_id == model_id)))
     if f.customer:
@@ -762,11 +801,13 @@ FIGURES: dict[str, Callable[[UnitOfWork, Filters], dict[str, Any]]] = {
 }
 
 
-def all_figures(uow: UnitOfWork, f: Filters, *, paretos: tuple[str, ...] = PARETO_BY) -> dict[str, Any]:
+def all_figures(uow: UnitOfWork, f: Filters, *, paretos: tuple[str, ...] = PARETO_BY,
+                trend_months: int = 0) -> dict[str, Any]:
     """Every figure of the window (what the monthly report prints); the dashboard asks only for
-    the Pareto it shows."""
+    the Pareto it shows, and for the turnaround trend of ``trend_months`` months to the window's
+    last (``turnaround.trend``)."""
     out: dict[str, Any] = {"filters": f.as_dict()}
     for name, figure in FIGURES.items():
-        out[name] = figure(uow, f)
+        out[name] = turnaround(uow, f, trend_months=trend_months) if name == "turnaround" else figure(uow, f)
     out["pareto"] = {by: pareto(uow, f, by) for by in paretos}
     return out

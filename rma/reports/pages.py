@@ -42,9 +42,8 @@ TREND_MONTHS = 12
 
 def _load(uow: Any, month: str | None, model: str | None, customer: str | None, by: str) -> dict[str, Any]:
     f = F.filters(uow, month=month or None, model=model or None, customer=customer or None)
-    trend = F.Filters(F.add_months(f.last, -(TREND_MONTHS - 1)), f.last, f.model, f.customer)
-    return {"month": F.month_text(f.first), "fig": F.all_figures(uow, f, paretos=(by,)),
-            "trend": F.turnaround(uow, trend)["by_month"]}
+    fig = F.all_figures(uow, f, paretos=(by,), trend_months=TREND_MONTHS)
+    return {"month": F.month_text(f.first), "fig": fig, "trend": fig["turnaround"].pop("trend")}
 
 
 def _choices(uow: Any) -> dict[str, dict[str, str]]:

@@ -117,6 +117,22 @@ def test_a_year_window_and_today_count_the_same_june(june):
     assert visits_of(db, f, "wip", "awaiting_bench") == sorted([tags["U1b"], tags["U6"]])
 
 
+def test_the_dashboards_trend_comes_with_the_months_turnaround_and_reaches_back_a_year(june):
+    db, _tags = june
+    with db.uow(readonly=True) as uow:
+        june_only = F.turnaround(uow, F.filters(uow, month="2025-06"))
+        july = F.filters(uow, month="2025-07")
+        july_alone = F.turnaround(uow, july)
+        with_trend = F.turnaround(uow, july, trend_months=12)
+        year = F.turnaround(uow, F.filters(uow, date_from="2024-08", date_to="2025-07"))
+    # July's own figures count July alone (nobody left in July) ...
+    assert with_trend["all"]["units"] == 0 and with_trend["by_month"] == []
+    assert {k: v for k, v in with_trend.items() if k != "trend"} == july_alone
+    # ... and its trend is the twelve months to July, June's four departures among them
+    assert with_trend["trend"] == year["by_month"] == june_only["by_month"]
+    assert with_trend["trend"][0]["units"] == 4 and with_trend["trend"][0]["month"] == "2025-06"
+
+
 @pytest.mark.parametrize("kw,code", [
     ({"month": "2999-01"}, "bad_month"), ({"month": "June"}, "bad_month"), ({"month": "2025-13"}, "bad_month"),
     ({"date_from": "2025-06", "date_to": "2025-01"}, "bad_window"),
