@@ -226,6 +226,7 @@ def _breakdown(db: Database, windows: dict[str, dict[str, str]]) -> None:
         took: list[tuple[float, str]] = []
         with db.uow(readonly=True) as uow:
             f = F.filters(uow, **window)
+            F.without_jit(uow)  # as all_figures has it
             figures = {**F.FIGURES, "turnaround": lambda u, g: F.turnaround(u, g, trend_months=12)}
             for name, figure in [*figures.items(), *((f"pareto {by}", lambda u, g, by=by: F.pareto(u, g, by))
                                                      for by in F.PARETO_BY)]:

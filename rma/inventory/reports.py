@@ -454,29 +454,45 @@ def parts_cost(uow: UnitOfWork, month_raw: str) -> dict[str, Any]:
     """Parts cost per repaired unit: the fitted parts' value of the visits that left repaired in
     the month (shipped back or refurbished into stock), per model and in all."""
     month = parse_month_arg(month_raw)
-    start, end = _month_start(month), _month_start(add_months(month, 1))
+    rows = parts_cost_by_month(uow, month, month)[month]
+    out = [{"model": code, "units": n, "with_parts": k, "parts_value": money_text(v),
+            "per_unit": money_text(v // n) if n else None} for code, n, v, k in rows]
+    units = sum(r[1] for r in rows)
+    value = sum(r[2] for r in rows)
+    return {"month": month_text(month), "rows": out, "units": units, "parts_value": money_text(value),
+            "per_unit": money_text(value // units) if units else None}
+
+
+def parts_cost_by_month(uow: UnitOfWork, first: int, last: int) -> dict[int, list[tuple[str, int, int, int]]]:
+    """``parts_cost``'s rows for every month ``first``..``last`` (YYYYMM), in one query: per month,
+    sorted by model, (model, visits that left repaired, their fitted value in 1/10,000, those
+    with a fitted part)."""
+    months = [first]
+    while months[-1] < last:
+        months.append(add_months(months[-1], 1))
+    starts = [_month_start(mo) for mo in months] + [_month_start(add_months(last, 1))]
     m = StockMove
-    repaired = select(Visit.id).where(Visit.closed_at >= start, Visit.closed_at < end,  # the month's range
-                                      unindexed(Visit.state).in_([VisitState.SHIPPED.value, VisitState.REFURBISHED.value]))
+    left_repaired = [Visit.closed_at >= starts[0], Visit.closed_at < starts[-1],  # the window's range
+                     unindexed(Visit.state).in_([VisitState.SHIPPED.value, VisitState.REFURBISHED.value])]
     # a fit is the one move into "consumed in a unit" (its correction, the one move out of it): read
     # so, a visit's fits come from the holdings index alone, not from a look-up of each of its moves
     consumed = virtual(uow, LocationKind.CONSUMED, create=False)
     into = m.to_id == (consumed.id if consumed else 0)
     fitted = (select(m.visit_id, func.sum(case((into, m.value_e4), else_=-m.value_e4)).label("v"))
-              .where(m.visit_id.in_(repaired), or_(into, m.from_id == (consumed.id if consumed else 0)))
+              .where(m.visit_id.in_(select(Visit.id).where(*left_repaired)),
+                     or_(into, m.from_id == (consumed.id if consumed else 0)))
               .group_by(m.visit_id).subquery())
-    rows = uow.session.execute(
-        select(ProductModel.code, func.count(Visit.id), func.coalesce(func.sum(fitted.c.v), 0),
-               func.count(fitted.c.visit_id))
-        .outerjoin(Unit, Unit.id == Visit.unit_id).outerjoin(ProductModel, ProductModel.id == Unit.model_id)
-        .outerjoin(fitted, fitted.c.visit_id == Visit.id).where(Visit.id.in_(repaired))
-        .group_by(ProductModel.code).order_by(ProductModel.code)).all()
-    out = [{"model": code, "units": n, "with_parts": k, "parts_value": money_text(v),
-            "per_unit": money_text(int(v) // n) if n else None} for code, n, v, k in rows]
-    units = sum(r[1] for r in rows)
-    value = sum(int(r[2]) for r in rows)
-    return {"month": month_text(month), "rows": out, "units": units, "parts_value": money_text(value),
-            "per_unit": money_text(value // units) if units else None}
+    month = case(*[(Visit.closed_at < starts[i + 1], mo) for i, mo in enumerate(months)], else_=months[-1])
+    codes = dict(uow.session.execute(select(ProductModel.id, ProductModel.code)).all())
+    out: dict[int, list[tuple[str, int, int, int]]] = {mo: [] for mo in months}
+    for mo, model_id, n, v, k in uow.session.execute(
+            select(month, Unit.model_id, func.count(Visit.id), func.coalesce(func.sum(fitted.c.v), 0),
+                   func.count(fitted.c.visit_id))
+            .select_from(Visit).outerjoin(Unit, Unit.id == Visit.unit_id)
+            .outerjoin(fitted, fitted.c.visit_id == Visit.id).where(*left_repaired)
+            .group_by(month, Unit.model_id)):
+        out[int(mo)].append((codes[model_id], int(n), int(v), int(k)))
+    return {mo: sorted(rows) for mo, rows in out.items()}
 
 
 def last_month(uow: UnitOfWork) -> str:

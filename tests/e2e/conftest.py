@@ -133,3 +133,6 @@ def browser(request, chrome, station, tmp_path):  # noqa: ANN001, ANN201
         body = chrome.find_element("tag name", "body").text
         print(f"\n----- browser at {chrome.current_url} (screenshot {shot}) -----\n{body}")
     chrome.delete_all_cookies()
+    # leave no page open: a page's timers and its reconnecting to this test's stopped server would
+    # spend the CPU of every test after it (the browser lives for the whole session)
+    chrome.get("about:blank")
