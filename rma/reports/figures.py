@@ -16,14 +16,16 @@ filter that matches nothing gives empty figures, not an error. The stores' figur
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, distinct, exists, func, or_, select, text
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from rma.bench.models import BenchCode, CodeKind, Finding, LabourSession, RepairCard
 from rma.core import settings
@@ -803,14 +805,82 @@ def without_jit(uow: UnitOfWork) -> None:
         uow.session.execute(text("SET LOCAL jit = off"))
 
 
+# the slowest first, so the last figure to start is a short one (a year at a million visits:
+# parts ≈ 1.7-4 s, turnaround and testing ≈ 1.2 s, couriers and technicians ≈ 0.9, a Pareto ≈ 0.6)
+SLOWEST_FIRST = ("parts", "turnaround", "testing", "couriers", "technicians", "quality", "pareto",
+                 "units", "wip", "interceptions", "programming")
+CONNECTIONS = 2  # the figures' queries run on this many connections at once
+
+
+def _second_connection(uow: UnitOfWork) -> bool:
+    """Whether another connection sees what ``uow`` sees: not for an in-memory SQLite database
+    (a second connection would be another, empty database)."""
+    url = uow.session.get_bind().url
+    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+
+
 def all_figures(uow: UnitOfWork, f: Filters, *, paretos: tuple[str, ...] = PARETO_BY,
-                trend_months: int = 0) -> dict[str, Any]:
+                trend_months: int = 0, connections: int = CONNECTIONS) -> dict[str, Any]:
     """Every figure of the window (what the monthly report prints); the dashboard asks only for
     the Pareto it shows, and for the turnaround trend of ``trend_months`` months to the window's
-    last (``turnaround.trend``)."""
-    without_jit(uow)
+    last (``turnaround.trend``).
+
+    The figures are independent queries, each one range of an index. They run on ``connections``
+    connections at once (``uow``'s and read-only ones of their own, each its own transaction),
+    slowest first: the database works on two cores while Python waits (a year at a million
+    visits, SQLite: 7.8 s one after the other, 4.4 s on two). The other connections see what is
+    committed, so ``uow`` must have written nothing it has not committed (the figures only read).
+    Each figure reads one consistent state; two figures may read states a commit apart, as they
+    do on PostgreSQL's read committed. An in-memory SQLite database has one connection."""
+    jobs: list[tuple[str, Callable[[UnitOfWork], Any]]] = [
+        (name, (lambda u: turnaround(u, f, trend_months=trend_months)) if name == "turnaround"
+         else (lambda u, figure=figure: figure(u, f))) for name, figure in FIGURES.items()]
+    jobs += [(f"pareto {by}", lambda u, by=by: pareto(u, f, by)) for by in paretos]
+    jobs.sort(key=lambda job: SLOWEST_FIRST.index(job[0].split()[0]))
+    results = _run_on_connections(uow, jobs, connections if _second_connection(uow) else 1)
     out: dict[str, Any] = {"filters": f.as_dict()}
-    for name, figure in FIGURES.items():
-        out[name] = turnaround(uow, f, trend_months=trend_months) if name == "turnaround" else figure(uow, f)
-    out["pareto"] = {by: pareto(uow, f, by) for by in paretos}
+    out.update((name, results[name]) for name in FIGURES)
+    out["pareto"] = {by: results[f"pareto {by}"] for by in paretos}
     return out
+
+
+def _run_on_connections(uow: UnitOfWork, jobs: list[tuple[str, Callable[[UnitOfWork], Any]]],
+                        connections: int) -> dict[str, Any]:
+    """Each job's result by name; ``uow`` takes jobs in this thread and each of ``connections - 1``
+    threads takes them on a read-only unit of work of its own, from one queue in order."""
+    pending = iter(jobs)
+    lock = threading.Lock()
+    results: dict[str, Any] = {}
+    failed = threading.Event()  # a figure failed: nobody starts another
+
+    def work(u: UnitOfWork) -> None:
+        try:
+            without_jit(u)
+            while not failed.is_set():
+                with lock:
+                    job = next(pending, None)
+                if job is None:
+                    return
+                results[job[0]] = job[1](u)
+        except BaseException:
+            failed.set()
+            raise
+
+    def own_connection() -> None:
+        readonly = uow.session.get_bind().execution_options(rma_readonly=True)
+        with UnitOfWork(Session(readonly), uow.clock) as u:
+            work(u)
+
+    if connections <= 1:
+        work(uow)
+        return results
+    with ThreadPoolExecutor(connections - 1, thread_name_prefix="figures") as pool:
+        helpers = [pool.submit(own_connection) for _ in range(connections - 1)]
+        try:
+            work(uow)
+        finally:
+            errors = [h.exception() for h in helpers]
+    for error in errors:
+        if error is not None:
+            raise error
+    return results

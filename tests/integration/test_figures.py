@@ -133,6 +133,43 @@ def test_the_dashboards_trend_comes_with_the_months_turnaround_and_reaches_back_
     assert with_trend["trend"][0]["units"] == 4 and with_trend["trend"][0]["month"] == "2025-06"
 
 
+def test_the_figures_on_two_connections_are_the_figures_on_one(june):
+    db, _tags = june
+    with db.uow(readonly=True) as uow:
+        f = F.filters(uow, month="2025-06")
+        one = F.all_figures(uow, f, connections=1, trend_months=12)
+        two = F.all_figures(uow, f, connections=2, trend_months=12)
+    assert two == one
+    assert two["units"]["received"] == 7 and set(two["pareto"]) == set(F.PARETO_BY)
+
+
+def test_a_figure_that_fails_on_the_second_connection_fails_the_load_and_starts_nothing_after(june, monkeypatch):
+    db, _tags = june
+    started: list[str] = []
+
+    def failing(uow, f):
+        started.append("parts")
+        raise DomainError("db_down", "the database went away")
+
+    def counted(name, figure):
+        def run(uow, f, **kw):
+            started.append(name)
+            return figure(uow, f, **kw)
+        return run
+
+    # parts is the first figure to start: on one connection it fails while the other runs turnaround
+    monkeypatch.setitem(F.FIGURES, "parts", failing)
+    for name in ("units", "wip", "quality", "testing", "interceptions", "programming", "couriers", "technicians"):
+        monkeypatch.setitem(F.FIGURES, name, counted(name, F.FIGURES[name]))
+    with db.uow(readonly=True) as uow:
+        f = F.filters(uow, month="2025-06")
+        with pytest.raises(DomainError) as err:
+            F.all_figures(uow, f, connections=2)
+    assert err.value.code == "db_down"
+    # the other connection finishes what it had taken, and takes no more: not the eight others
+    assert "parts" in started and len(started) <= 3
+
+
 @pytest.mark.parametrize("kw,code", [
     ({"month": "2999-01"}, "bad_month"), ({"month": "June"}, "bad_month"), ({"month": "2025-13"}, "bad_month"),
     ({"date_from": "2025-06", "date_to": "2025-01"}, "bad_window"),
