@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    JSON,
     Integer,
     SmallInteger,
     String,
@@ -310,6 +312,23 @@ class StockMonthClose(LedgerRow, Base):
     closed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     parts: Mapped[int] = mapped_column(Integer)
     closing_value_e4: Mapped[int] = mapped_column(BigInteger)
+
+
+class PartsCostMonth(Base):
+    """Parts cost per repaired unit of a past month as last computed (``reports.parts_cost_by_month``):
+    kept, not a ledger. ``rows`` are [model id, visits that left repaired, their fitted value in
+    1/10,000, those with a fitted part]; the marks are the newest stock move and returns-ledger row
+    that existed when it was computed. A fit or a correction booked later for a visit that closed
+    in the month, or any later returns-ledger row of such a visit (its closing too), makes it stale:
+    it is computed again."""
+
+    __tablename__ = "parts_cost_months"
+
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)  # YYYYMM, before the month computed in
+    rows: Mapped[Any] = mapped_column(JSON)
+    moves_upto: Mapped[int] = mapped_column(BigInteger)
+    ledger_upto: Mapped[int] = mapped_column(BigInteger)
+    computed_at: Mapped[timestamp]
 
 
 class StockSnapshot(LedgerRow, Base):

@@ -22,16 +22,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, cast, func, or_, select, text
+from sqlalchemy import BigInteger, and_, case, cast, delete, func, or_, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from rma.core import settings
 from rma.core.ledger import record_audit
-from rma.core.models import ProductModel, Role, Unit, User, Visit
+from rma.core.models import ProductModel, ReturnsLedgerEntry, Role, Unit, User, Visit
 from rma.core.parse import parse_month
 from rma.core.services import require_role
 from rma.core.sqlplan import unindexed
 from rma.core.states import VisitState
-from rma.db import UnitOfWork
+from rma.db import SQLITE_BUSY_TIMEOUT_MS, UnitOfWork
 from rma.errors import DomainError
 from rma.inventory.amounts import (
     MILLI,
@@ -41,12 +43,13 @@ from rma.inventory.amounts import (
     month_text,
     qty_text,
 )
-from rma.inventory.ledger import STORE_KIND_VALUES, current_month, last_closed_month, virtual
+from rma.inventory.ledger import STORE_KIND_VALUES, current_month, last_closed_month, month_of_time, virtual
 from rma.inventory.models import (
     MONTH_SPAN,
     LocationKind,
     MoveKind,
     Part,
+    PartsCostMonth,
     RequisitionLine,
     StockBalance,
     StockLocation,
@@ -464,12 +467,107 @@ def parts_cost(uow: UnitOfWork, month_raw: str) -> dict[str, Any]:
 
 
 def parts_cost_by_month(uow: UnitOfWork, first: int, last: int) -> dict[int, list[tuple[str, int, int, int]]]:
-    """``parts_cost``'s rows for every month ``first``..``last`` (YYYYMM), in one query: per month,
-    sorted by model, (model, visits that left repaired, their fitted value in 1/10,000, those
-    with a fitted part)."""
+    """``parts_cost``'s rows for every month ``first``..``last`` (YYYYMM): per month, sorted by
+    model, (model, visits that left repaired, their fitted value in 1/10,000, those with a fitted
+    part). A past month's rows are kept once computed (``PartsCostMonth``) and read back while no
+    later row concerns its visits; the others are computed in one query."""
+    months = _months(first, last)
+    now = current_month(uow)
+    kept = _kept_parts_cost(uow, [mo for mo in months if mo < now])
+    missing = [mo for mo in months if mo not in kept]
+    computed: dict[int, list[tuple[int, int, int, int]]] = {}
+    if missing:
+        marks = _ledger_marks(uow)  # before the query: a row it might miss is after the marks
+        computed = _parts_cost_rows(uow, missing[0], missing[-1])
+        _keep_parts_cost(uow, {mo: computed[mo] for mo in missing if mo < now}, marks)
+    codes = dict(uow.session.execute(select(ProductModel.id, ProductModel.code)).all())
+    return {mo: sorted((codes[model_id], n, v, k) for model_id, n, v, k in kept.get(mo, computed.get(mo, [])))
+            for mo in months}
+
+
+def _months(first: int, last: int) -> list[int]:
     months = [first]
     while months[-1] < last:
         months.append(add_months(months[-1], 1))
+    return months
+
+
+KEEP_WAIT_MS = 250  # keeping waits this long for another writer, then gives up (kept next time)
+KEPT_MARKS_REFRESH = 20_000  # a kept month still right whose marks are this many rows behind gets new marks
+
+
+def _ledger_marks(uow: UnitOfWork) -> tuple[int, int]:
+    """The newest stock move and returns-ledger row."""
+    return (uow.session.scalar(select(func.coalesce(func.max(StockMove.id), 0))),
+            uow.session.scalar(select(func.coalesce(func.max(ReturnsLedgerEntry.id), 0))))
+
+
+def _kept_parts_cost(uow: UnitOfWork, months: list[int]) -> dict[int, list[tuple[int, int, int, int]]]:
+    """The kept rows of ``months`` that no later row makes stale: a fit (or its correction) of a
+    visit that closed in the month, or a returns-ledger row of such a visit (a late closing in the
+    month too), after the marks the rows were computed at. Reads only the rows after the oldest mark."""
+    if not months:
+        return {}
+    kept = {k.month: k for k in uow.session.scalars(select(PartsCostMonth).where(PartsCostMonth.month.in_(months)))}
+    if not kept:
+        return {}
+    marks = _ledger_marks(uow)
+    start, end = _month_start(min(kept)), _month_start(add_months(max(kept), 1))
+    # from the rows after the marks (a range of ids) to their visits, never from the months' visits
+    closed = unindexed(Visit.closed_at)
+    late_fits = uow.session.execute(
+        select(Visit.closed_at, StockMove.id).select_from(StockMove)
+        .join(Visit, Visit.id == unindexed(StockMove.visit_id))
+        .where(StockMove.id > min(k.moves_upto for k in kept.values()), StockMove.kind == MoveKind.FIT.value,
+               closed >= start, closed < end)).all()
+    late_rows = uow.session.execute(
+        select(Visit.closed_at, ReturnsLedgerEntry.id).select_from(ReturnsLedgerEntry)
+        .join(Visit, Visit.id == unindexed(ReturnsLedgerEntry.visit_id))
+        .where(ReturnsLedgerEntry.id > min(k.ledger_upto for k in kept.values()), closed >= start, closed < end)).all()
+    stale: set[int] = set()
+    for (at, move), upto in [*((r, "moves_upto") for r in late_fits), *((r, "ledger_upto") for r in late_rows)]:
+        mo = month_of_time(at)
+        if mo in kept and move > getattr(kept[mo], upto):
+            stale.add(mo)
+    behind = [mo for mo, k in kept.items() if mo not in stale
+              and (marks[0] - k.moves_upto > KEPT_MARKS_REFRESH or marks[1] - k.ledger_upto > KEPT_MARKS_REFRESH)]
+    if behind:
+        _keep_parts_cost(uow, {mo: [tuple(r) for r in kept[mo].rows] for mo in behind}, marks)
+    return {mo: [tuple(r) for r in k.rows] for mo, k in kept.items() if mo not in stale}
+
+
+def _keep_parts_cost(uow: UnitOfWork, rows: dict[int, list[tuple[int, int, int, int]]], marks: tuple[int, int]) -> None:
+    """Keep past months' rows, on a connection of their own (the figures only read, and a station's
+    read never waits for the keeping): best effort, a failure (another station keeping the same
+    month at once, a database busy writing) only means it is computed again next time."""
+    if not rows or not uow.session.get_bind().get_execution_options().get("rma_readonly"):
+        return  # inside a writing unit of work, a second writer would wait for it
+    writer = uow.session.get_bind().execution_options(rma_readonly=False)
+    try:
+        with writer.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            raw = conn.connection.driver_connection  # no transaction begun yet
+            if sqlite:  # wait for another writer briefly, not the 15 s a booking waits
+                raw.execute(f"PRAGMA busy_timeout={KEEP_WAIT_MS}")
+            try:
+                with Session(bind=conn) as session, session.begin():
+                    if not sqlite:
+                        session.execute(text(f"SET LOCAL lock_timeout = '{KEEP_WAIT_MS}ms'"))
+                    session.execute(delete(PartsCostMonth).where(PartsCostMonth.month.in_(list(rows))))
+                    session.add_all(PartsCostMonth(month=mo, rows=[list(r) for r in month_rows],
+                                                   moves_upto=marks[0], ledger_upto=marks[1], computed_at=uow.now())
+                                    for mo, month_rows in rows.items())
+            finally:
+                if sqlite:
+                    raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    except SQLAlchemyError:
+        pass
+
+
+def _parts_cost_rows(uow: UnitOfWork, first: int, last: int) -> dict[int, list[tuple[int, int, int, int]]]:
+    """Per month ``first``..``last``, (model id, visits that left repaired, their fitted value,
+    those with a fitted part), in one query."""
+    months = _months(first, last)
     starts = [_month_start(mo) for mo in months] + [_month_start(add_months(last, 1))]
     m = StockMove
     left_repaired = [Visit.closed_at >= starts[0], Visit.closed_at < starts[-1],  # the window's range
@@ -483,16 +581,15 @@ def parts_cost_by_month(uow: UnitOfWork, first: int, last: int) -> dict[int, lis
                      or_(into, m.from_id == (consumed.id if consumed else 0)))
               .group_by(m.visit_id).subquery())
     month = case(*[(Visit.closed_at < starts[i + 1], mo) for i, mo in enumerate(months)], else_=months[-1])
-    codes = dict(uow.session.execute(select(ProductModel.id, ProductModel.code)).all())
-    out: dict[int, list[tuple[str, int, int, int]]] = {mo: [] for mo in months}
+    out: dict[int, list[tuple[int, int, int, int]]] = {mo: [] for mo in months}
     for mo, model_id, n, v, k in uow.session.execute(
             select(month, Unit.model_id, func.count(Visit.id), func.coalesce(func.sum(fitted.c.v), 0),
                    func.count(fitted.c.visit_id))
             .select_from(Visit).outerjoin(Unit, Unit.id == Visit.unit_id)
             .outerjoin(fitted, fitted.c.visit_id == Visit.id).where(*left_repaired)
             .group_by(month, Unit.model_id)):
-        out[int(mo)].append((codes[model_id], int(n), int(v), int(k)))
-    return {mo: sorted(rows) for mo, rows in out.items()}
+        out[int(mo)].append((model_id, int(n), int(v), int(k)))
+    return out
 
 
 def last_month(uow: UnitOfWork) -> str:

@@ -4,9 +4,11 @@ dead stock, stock turns, first-time fill rate, parts cost per repaired unit."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import delete, select, text, update
 
 from rma.core import services as core
 from rma.core.checks import check_ledgers
@@ -15,6 +17,7 @@ from rma.errors import DomainError
 from rma.inventory import catalogue, reports, services, stock
 from rma.inventory.amounts import add_months, month_text
 from rma.inventory.ledger import month_of_time
+from rma.inventory.models import PartsCostMonth, StockMove
 from tests.stores_data import at_bench, seed_stores
 
 
@@ -201,3 +204,80 @@ def test_parts_cost_per_repaired_unit(store, clock):
     r = read(db, reports.parts_cost, month(1))
     assert (r["units"], r["parts_value"], r["per_unit"]) == (2, "18.60", "9.30")
     assert r["rows"] == [{"model": "HU-8800", "units": 2, "with_parts": 1, "parts_value": "18.60", "per_unit": "9.30"}]
+
+
+def _tested_and_refurbished(db, tag):  # noqa: ANN001, ANN202
+    with db.uow() as uow:
+        lead = core.get_actor(uow, "lead")
+        for to in ("awaiting_test", "in_test", "passed"):
+            core.move_visit(uow, lead, tag, VisitState(to), "tested")
+    act(db, "tech", services.refurbish_into_stock, tag)
+
+
+def _repaired_last_month(db, clock, serial):  # noqa: ANN001, ANN202
+    """A unit repaired with one TDA7851 (18.60) at U30 and refurbished last month; the clock back to now."""
+    clock.month_start(1)
+    tag = repair_with(db, clock, serial, "IC-TDA7851", 1, bin_code="A-01-01", fit="U30")
+    _tested_and_refurbished(db, tag)
+    clock.month_start(0)
+    return tag
+
+
+def _kept(db):  # noqa: ANN001, ANN202
+    with db.uow(readonly=True) as uow:
+        return {k.month: k.rows for k in uow.session.scalars(select(PartsCostMonth))}
+
+
+def test_a_past_months_parts_cost_is_kept_and_computed_again_when_a_later_row_concerns_it(store, clock):
+    db, _ = store
+    _repaired_last_month(db, clock, "HU88000031")
+    past, now = int(month(1).replace("-", "")), int(month(0).replace("-", ""))
+    assert read(db, reports.parts_cost, month(1))["parts_value"] == "18.60"
+    read(db, reports.parts_cost, month(0))
+    kept = _kept(db)
+    assert list(kept) == [past]  # the open month is never kept
+    [[model_id, n, value_e4, with_fit]] = kept[past]
+    assert (n, value_e4, with_fit) == (1, 186_000, 1)
+
+    # a kept month is read back, not computed again (here a row changed behind rma's back shows)
+    with db.uow() as uow:
+        uow.session.execute(update(PartsCostMonth).where(PartsCostMonth.month == past)
+                            .values(rows=[[model_id, 1, 990_000, 1]]))
+    assert read(db, reports.parts_cost, month(1))["parts_value"] == "99.00"
+
+    # the fit undone now, in the open month: the past month's visit changed, so it is computed again
+    with db.uow(readonly=True) as uow:
+        fit = uow.session.scalar(select(StockMove.id).where(StockMove.kind == "fit"))
+    act(db, "materials", stock.correct_move, fit, "booked on the wrong unit")
+    r = read(db, reports.parts_cost, month(1))
+    assert (r["units"], r["parts_value"], r["rows"][0]["with_parts"]) == (1, "0.00", 1)
+    assert _kept(db)[past] == [[model_id, 1, 0, 1]]
+
+    # a visit closed into that month afterwards (a clock set back, as the demo writes its past)
+    _repaired_last_month(db, clock, "HU88000032")
+    r = read(db, reports.parts_cost, month(1))
+    assert (r["units"], r["parts_value"]) == (2, "18.60")
+    assert now not in _kept(db)
+
+    # what is kept is what a computation from the ledgers says
+    with db.uow() as uow:
+        uow.session.execute(delete(PartsCostMonth))
+    assert read(db, reports.parts_cost, month(1)) == r
+
+
+def test_a_read_never_waits_for_another_writer_to_keep_a_month(store, clock):
+    db, _ = store
+    _repaired_last_month(db, clock, "HU88000031")
+    with db.engine.connect() as other:  # another station in the middle of a booking
+        other.execute(text("SELECT 1"))  # SQLite: BEGIN IMMEDIATE, the database's write lock
+        if db.engine.dialect.name == "postgresql":
+            other.execute(text("LOCK TABLE parts_cost_months IN EXCLUSIVE MODE"))
+        started = time.monotonic()
+        r = read(db, reports.parts_cost, month(1))
+        waited = time.monotonic() - started
+        other.rollback()
+    assert r["parts_value"] == "18.60"  # the figure, computed
+    assert waited < 5  # not the 15 s a booking waits for the lock
+    assert _kept(db) == {}  # not kept this time ...
+    read(db, reports.parts_cost, month(1))
+    assert list(_kept(db)) == [int(month(1).replace("-", ""))]  # ... but the next time
