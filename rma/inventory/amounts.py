@@ -113,3 +113,12 @@ def month_text(month: int) -> str:
 def add_months(month: int, n: int) -> int:
     index = (month // 100) * 12 + (month % 100 - 1) + n
     return (index // 12) * 100 + index % 12 + 1
+
+
+def month_range(first: int, last: int) -> list[int]:
+    """The months ``first``..``last`` (YYYYMM), both included."""
+    out, m = [], first
+    while m <= last:
+        out.append(m)
+        m = add_months(m, 1)
+    return out

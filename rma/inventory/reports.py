@@ -40,6 +40,7 @@ from rma.inventory.amounts import (
     add_months,
     money_text,
     month_of,
+    month_range,
     month_text,
     qty_text,
 )
@@ -471,25 +472,20 @@ def parts_cost_by_month(uow: UnitOfWork, first: int, last: int) -> dict[int, lis
     model, (model, visits that left repaired, their fitted value in 1/10,000, those with a fitted
     part). A past month's rows are kept once computed (``PartsCostMonth``) and read back while no
     later row concerns its visits; the others are computed in one query."""
-    months = _months(first, last)
+    months = month_range(first, last)
     now = current_month(uow)
-    kept = _kept_parts_cost(uow, [mo for mo in months if mo < now])
+    # read before the kept months are checked and the others computed: a row that either might
+    # miss is after the marks
+    marks = _ledger_marks(uow)
+    kept = _kept_parts_cost(uow, [mo for mo in months if mo < now], marks)
     missing = [mo for mo in months if mo not in kept]
     computed: dict[int, list[tuple[int, int, int, int]]] = {}
     if missing:
-        marks = _ledger_marks(uow)  # before the query: a row it might miss is after the marks
         computed = _parts_cost_rows(uow, missing[0], missing[-1])
         _keep_parts_cost(uow, {mo: computed[mo] for mo in missing if mo < now}, marks)
     codes = dict(uow.session.execute(select(ProductModel.id, ProductModel.code)).all())
     return {mo: sorted((codes[model_id], n, v, k) for model_id, n, v, k in kept.get(mo, computed.get(mo, [])))
             for mo in months}
-
-
-def _months(first: int, last: int) -> list[int]:
-    months = [first]
-    while months[-1] < last:
-        months.append(add_months(months[-1], 1))
-    return months
 
 
 KEEP_WAIT_MS = 250  # keeping waits this long for another writer, then gives up (kept next time)
@@ -502,16 +498,17 @@ def _ledger_marks(uow: UnitOfWork) -> tuple[int, int]:
             uow.session.scalar(select(func.coalesce(func.max(ReturnsLedgerEntry.id), 0))))
 
 
-def _kept_parts_cost(uow: UnitOfWork, months: list[int]) -> dict[int, list[tuple[int, int, int, int]]]:
+def _kept_parts_cost(uow: UnitOfWork, months: list[int],
+                     marks: tuple[int, int]) -> dict[int, list[tuple[int, int, int, int]]]:
     """The kept rows of ``months`` that no later row makes stale: a fit (or its correction) of a
     visit that closed in the month, or a returns-ledger row of such a visit (a late closing in the
-    month too), after the marks the rows were computed at. Reads only the rows after the oldest mark."""
+    month too), after the marks the rows were computed at. Reads only the rows after the oldest mark;
+    a month still right whose marks are far behind ``marks`` (the newest rows now) gets them."""
     if not months:
         return {}
     kept = {k.month: k for k in uow.session.scalars(select(PartsCostMonth).where(PartsCostMonth.month.in_(months)))}
     if not kept:
         return {}
-    marks = _ledger_marks(uow)
     start, end = _month_start(min(kept)), _month_start(add_months(max(kept), 1))
     # from the rows after the marks (a range of ids) to their visits, never from the months' visits
     closed = unindexed(Visit.closed_at)
@@ -567,7 +564,7 @@ def _keep_parts_cost(uow: UnitOfWork, rows: dict[int, list[tuple[int, int, int, 
 def _parts_cost_rows(uow: UnitOfWork, first: int, last: int) -> dict[int, list[tuple[int, int, int, int]]]:
     """Per month ``first``..``last``, (model id, visits that left repaired, their fitted value,
     those with a fitted part), in one query."""
-    months = _months(first, last)
+    months = month_range(first, last)
     starts = [_month_start(mo) for mo in months] + [_month_start(add_months(last, 1))]
     m = StockMove
     left_repaired = [Visit.closed_at >= starts[0], Visit.closed_at < starts[-1],  # the window's range

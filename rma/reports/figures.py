@@ -43,7 +43,7 @@ from rma.core.states import VisitState
 from rma.db import UnitOfWork
 from rma.errors import DomainError
 from rma.intake.models import IntakeRecord, Interception, VisitAlert
-from rma.inventory.amounts import add_months, month_of, month_text
+from rma.inventory.amounts import add_months, month_of, month_range, month_text
 from rma.inventory.models import CountLine, MoveKind, Part, StockCount, StockMove
 from rma.programming.models import ProgrammingAttempt, ProgrammingResult
 from rma.test_station.models import Outcome, RunKind, TestRun, TestRunEnd
@@ -70,11 +70,7 @@ class Filters:
 
     @property
     def months(self) -> list[int]:
-        out, m = [], self.first
-        while m <= self.last:
-            out.append(m)
-            m = add_months(m, 1)
-        return out
+        return month_range(self.first, self.last)
 
     def as_dict(self) -> dict[str, Any]:
         return {"from": month_text(self.first), "to": month_text(self.last), "model": self.model,
