@@ -72,11 +72,12 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
 def _pin_datestyle(dbapi_conn, _record) -> None:  # noqa: ANN001
     """Every connection reads and writes dates in ISO order, whatever the server or database is set
     to: the driver cannot read a timestamp written day first ('SQL, DMY'), and the seals and the
-    check read timestamps as text."""
+    check read timestamps as text, in UTC (the session's time zone decides only how a timestamp is
+    written as text; rma turns every timestamp it reads into the reader's zone itself)."""
     autocommit = dbapi_conn.autocommit
     dbapi_conn.autocommit = True
     try:
-        dbapi_conn.execute("SET DateStyle = 'ISO, YMD'")
+        dbapi_conn.execute("SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'")
     finally:
         dbapi_conn.autocommit = autocommit
 

@@ -5,7 +5,7 @@ The triggers refuse UPDATE and DELETE, but whoever owns the database can switch 
 and switch them on again. So every ledger is also *sealed*:
 
 - A ledger is cut into **streams** that one station writes at a time: the returns ledger
-  one per visit, the test steps one per run, the audit log one per 1,000 entries, and so on
+  one per visit, the test steps one per run, the audit log one per 50 entries, and so on
   (``__seal_stream__`` on the model). Two stations writing different streams never wait for
   each other; two writing the same stream queue for a moment at commit.
 - ``ledger_heads`` keeps, per stream, its number of rows and the SHA-256 of its rows'
@@ -31,7 +31,6 @@ has none). A migration that adds a column to a ledger table must call ``reseal``
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -60,6 +59,7 @@ from sqlalchemy.orm import Session
 NULL, COL_SEP, ROW_SEP = "\x1e", "\x1f", "\x1d"
 HEADS = "ledger_heads"
 SESSION_KEY = "rma_touched_streams"
+NEW_OWNERS_KEY = "rma_new_stream_owners"  # (table, id) of the rows this transaction added that own streams
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class Ledger:
     bucket: int | None  # rows are grouped by ``stream // bucket`` (an id column), or None
     order: str  # the primary-key column
     cluster: str | None = None  # a column that never decreases with the id, each stream within one value
+    owner: str | None = None  # the table the stream column points at: a row new there starts a new stream
 
     def stream_of(self, value: Any) -> str:
         return str(int(value) // self.bucket) if self.bucket else str(value)
@@ -102,7 +103,12 @@ def _kind(col: Column) -> str:
 def ledger_of(table: Table, stream: str | tuple[str, int], cluster: str | None = None) -> Ledger:
     col, bucket = (stream, None) if isinstance(stream, str) else stream
     (pk,) = table.primary_key.columns
-    return Ledger(table.name, tuple((c.name, _kind(c)) for c in table.columns), col, bucket, pk.name, cluster)
+    owner = None
+    if bucket is None:  # a stream per row of another table (a visit's, a run's): new with that row
+        keys = list(table.c[col].foreign_keys)
+        if len(keys) == 1 and keys[0].column.primary_key:
+            owner = keys[0].column.table.name
+    return Ledger(table.name, tuple((c.name, _kind(c)) for c in table.columns), col, bucket, pk.name, cluster, owner)
 
 
 def ledgers() -> list[Ledger]:
@@ -144,6 +150,14 @@ def _cell(name: str, kind: str, dialect: str) -> str:
 # PostgreSQL renders timestamps by the session's TimeZone and DateStyle: both pinned, until the
 # transaction ends (``set_config(…, true)`` is ``SET LOCAL`` as an expression, so it fits in a statement).
 TEXT_SETTINGS = "set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true)"
+
+
+def text_settings_pinned(driver: Any) -> bool:
+    """Whether a psycopg connection already renders as the seals need (``rma.db`` sets both on
+    every connection it opens). The server reports both settings whenever they change, so this
+    asks nothing of it."""
+    status = driver.info.parameter_status
+    return status("TimeZone") == "UTC" and (status("DateStyle") or "").startswith("ISO")
 
 
 def fix_text_settings(conn: Connection) -> None:
@@ -196,15 +210,14 @@ def with_sqlite_sha256(conn: Connection) -> None:
         conn.connection.dbapi_connection.create_function(SQLITE_SHA256, 1, _sha256_hex, deterministic=True)
 
 
-def _filter(ledger: Ledger, streams: list[str], params: dict[str, Any] | None, prefix: str = "") -> str:
+def _filter(ledger: Ledger, streams: list[str], params: dict[str, Any], prefix: str = "",
+            placeholder: str = ":{}") -> str:
     """A WHERE clause choosing the rows of ``streams``, written so that an index serves it
-    (its parameters are named after ``prefix``, so that several fit in one statement; with
-    ``params`` None the keys are written in as literals, see ``_SAFE_KEY``)."""
+    (its parameters go into ``params``, named after ``prefix`` so that several fit in one statement,
+    and written with ``placeholder``: SQLAlchemy's ``:{}`` or the driver's ``%({})s``)."""
     def bind(name: str, value: int | str) -> str:
-        if params is None:
-            return _sql_literal(value)
         params[prefix + name] = value
-        return f":{prefix}{name}"
+        return placeholder.format(prefix + name)
 
     col = f'"{ledger.stream}"'
     parts = []
@@ -217,111 +230,144 @@ def _filter(ledger: Ledger, streams: list[str], params: dict[str, Any] | None, p
     return " OR ".join(parts)
 
 
-# Stream keys as the ledgers make them (ids, buckets of ids, months, hashes): written into the SQL
-# text as literals. Anything else goes by parameters.
-_SAFE_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-
-
-def _sql_literal(value: int | str) -> str:
-    return str(value) if isinstance(value, int) else f"'{value}'"
-
-
 def _stream_is_int(ledger: Ledger) -> bool:
     return dict(ledger.columns)[ledger.stream] == "int"
 
 
 # ---------------------------------------------------------------- sealing on commit
 
-def _one_round_trip(conn: Connection, statements: list[tuple[TextClause, dict[str, Any]]]) -> None:
-    """Run ``statements`` in order, sent together (psycopg's pipeline mode): the server still starts
-    each one after the one before it has ended. A driver without pipelines sends them one by one."""
+def _prepared_round_trip(conn: Connection, statements: list[tuple[str, dict[str, Any]]],
+                         returning: int | None = None) -> set[tuple]:
+    """PostgreSQL: run ``statements`` (the driver's ``%(name)s`` placeholders) in order, each as a
+    prepared statement of this connection (planned once, then only bound and run: planning them
+    cost more than running them), several sent together in one round trip (psycopg's pipeline
+    mode: the server still starts each one after the one before it has ended). Returns the rows
+    of statement number ``returning``, as a set."""
     driver = conn.connection.driver_connection
-    pipeline = getattr(driver, "pipeline", None)
-    if pipeline is None:
-        for statement, params in statements:
-            conn.execute(statement, params)
-        return
     try:
-        with pipeline():
+        if len(statements) == 1:
+            with driver.cursor() as cursor:
+                cursor.execute(statements[0][0], statements[0][1], prepare=True)
+                return set(map(tuple, cursor.fetchall())) if returning is not None else set()
+        with driver.pipeline():
+            cursors = []
             for statement, params in statements:
-                conn.execute(statement, params)
+                cursor = driver.cursor()
+                cursor.execute(statement, params, prepare=True)
+                cursors.append(cursor)
+        rows = set(map(tuple, cursors[returning].fetchall())) if returning is not None else set()
+        for cursor in cursors:
+            cursor.close()
+        return rows
     except conn.dialect.loaded_dbapi.Error as exc:
-        # An error the server sent back for the pipeline as a whole reaches us past SQLAlchemy:
-        # wrapped as SQLAlchemy wraps any other, so callers catch it the same way.
+        # An error the server sent back reaches us past SQLAlchemy: wrapped as SQLAlchemy wraps any
+        # other, so callers catch it the same way.
         lost = conn.dialect.is_disconnect(exc, driver, None)
         if lost:
             conn.invalidate(exc)
-        raise DBAPIError.instance(str(statements[0][0]), statements[0][1], exc, conn.dialect.loaded_dbapi.Error,
+        raise DBAPIError.instance(statements[0][0], statements[0][1], exc, conn.dialect.loaded_dbapi.Error,
                                   connection_invalidated=lost, dialect=conn.dialect) from exc
 
 
-# Creates or locks every head named by the two arrays ({ledgers}, {streams}: see _pg_seal_sql), in one order (ledger, stream), so that two
+# Creates or locks every head named by the two arrays (see _pg_seal_sql), in one order (ledger, stream), so that two
 # transactions never deadlock. DO UPDATE (not DO NOTHING) takes the row lock of a head that exists
-# and waits for one that another transaction is creating; the MATERIALIZED CTE runs once, first.
+# and waits for one that another transaction is creating.
 _LOCK_HEADS = (
-    f"WITH text_settings AS MATERIALIZED (SELECT {TEXT_SETTINGS}) "
     f"INSERT INTO {HEADS} AS h (ledger, stream, rows, digest) "
-    "SELECT k.ledger, k.stream, 0, '' FROM text_settings, "
-    "unnest({ledgers}, {streams}) AS k(ledger, stream) "
+    "SELECT k.ledger, k.stream, 0, '' FROM "
+    "unnest(CAST(%(ledgers)s AS text[]), CAST(%(streams)s AS text[])) AS k(ledger, stream) "
     "ORDER BY k.ledger, k.stream "
     "ON CONFLICT (ledger, stream) DO UPDATE SET rows = h.rows")
 
-# One TextClause per statement text: a scan's seal is the same text every time, and building and
-# compiling it anew costs as much as a round trip.
+# Sent first when the connection does not render as the seals need (one not opened by rma.db).
+_PIN_TEXT_SETTINGS = f"SELECT {TEXT_SETTINGS}"
+
+# One TextClause per statement text: a step's seal on SQLite is the same text every time, and
+# building and compiling it anew costs as much as running it.
 _statement = lru_cache(maxsize=512)(text)
 
 
-def _pg_seal_sql(todo: dict[str, list[str]], heads: list[tuple[str, str]],
-                params: dict[str, Any] | None) -> tuple[str, str]:
-    """The two statements of a PostgreSQL seal: create or lock the heads, then rewrite them from their
-    rows. Their values go into ``params``, or with ``params`` None are written in as literals (only
-    keys that ``_SAFE_KEY`` accepts, and table names from the models)."""
-    if params is None:
-        ledgers = f"ARRAY[{', '.join(_sql_literal(t) for t, _ in heads)}]::text[]"
-        streams = f"ARRAY[{', '.join(_sql_literal(k) for _, k in heads)}]::text[]"
-    else:
-        params.update(ledgers=[t for t, _ in heads], streams=[k for _, k in heads])
-        ledgers, streams = "CAST(:ledgers AS text[])", "CAST(:streams AS text[])"
+def _pg_digests_sql(todo: dict[str, list[str]], params: dict[str, Any], prefix: str) -> str:
+    """One row per stream of ``todo`` that has rows: (ledger, stream, n, d), its digest computed from
+    its rows as the statement's snapshot sees them; the values go into ``params``."""
     digests = []
     for i, (table, keys) in enumerate(sorted(todo.items())):
         ledger = ledger_for(table)
-        if params is None:
-            name = _sql_literal(table)
-        else:
-            params[f"ledger{i}"], name = table, f":ledger{i}"
+        params[f"{prefix}ledger{i}"] = table
         digests.append(
-            f"SELECT CAST({name} AS TEXT) AS ledger, {stream_sql(ledger, 'postgresql')} AS stream, "
+            f"SELECT CAST(%({prefix}ledger{i})s AS TEXT) AS ledger, {stream_sql(ledger, 'postgresql')} AS stream, "
             f"count(*) AS n, encode(sha256(convert_to(string_agg({canonical_sql(ledger, 'postgresql')}, chr(29) "
             f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d "
-            f"FROM {table} WHERE {_filter(ledger, keys, params, f't{i}_')} GROUP BY 2")
-    return (_LOCK_HEADS.format(ledgers=ledgers, streams=streams),
-            f"UPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ({' UNION ALL '.join(digests)}) a "
+            f"FROM {table} WHERE {_filter(ledger, keys, params, f'{prefix}t{i}_', '%({})s')} GROUP BY 2")
+    return " UNION ALL ".join(digests)
+
+
+def _pg_seal_sql(todo: dict[str, list[str]], params: dict[str, Any]) -> tuple[str, str]:
+    """The two statements that seal streams that may already have heads: create or lock the heads,
+    then rewrite them from their rows; their values go into ``params``, their texts depend only on
+    which ledgers and how many streams of each."""
+    heads = [(table, stream) for table, streams in sorted(todo.items()) for stream in streams]
+    params.update(ledgers=[t for t, _ in heads], streams=[k for _, k in heads])
+    return (_LOCK_HEADS,
+            f"UPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ({_pg_digests_sql(todo, params, '')}) a "
             "WHERE h.ledger = a.ledger AND h.stream = a.stream")
 
 
-def seal_streams(conn: Connection, touched: dict[str, set[str]]) -> None:
+def _pg_new_heads_sql(todo: dict[str, list[str]], params: dict[str, Any]) -> str:
+    """One statement that writes the heads of streams this transaction started (a new visit's):
+    no other transaction can see their rows, so there is nothing to lock and wait for. A head that
+    is there all the same (a stream named in vain, a head left behind) is left alone and not
+    returned: those streams are sealed the ordinary way."""
+    return (f"INSERT INTO {HEADS} AS h (ledger, stream, rows, digest) "
+            f"SELECT a.ledger, a.stream, a.n, a.d FROM ({_pg_digests_sql(todo, params, 'new_')}) a "
+            "ON CONFLICT (ledger, stream) DO NOTHING RETURNING h.ledger, h.stream")
+
+
+def seal_streams(conn: Connection, touched: dict[str, set[str]], new: set[tuple[str, str]] | None = None) -> None:
     """Rewrite the heads of ``touched`` streams ({table: {stream, …}}) from their rows.
 
-    Runs inside the writing transaction. On PostgreSQL two statements, sent together in one round
-    trip whatever was touched (as one text, or by parameters in a pipeline): the first pins the
-    text settings and creates or locks every head; the second starts once the first has ended, so with the locks held, and reads the rows with a
-    snapshot of its own (READ COMMITTED): a writer of the same stream that committed meanwhile is
-    counted, never overwritten. It recomputes every touched head of every ledger from its rows.
+    Runs inside the writing transaction. On PostgreSQL, prepared statements sent together in one
+    round trip whatever was touched:
+
+    - the streams this transaction started (their owner's row is in ``new``, as ``(table, id)``:
+      a visit received in it) get their heads in one statement, since nobody else can write them;
+    - the others take two: the first creates or locks every head; the second starts once the first
+      has ended, so with the locks held, and reads the rows with a snapshot of its own (READ
+      COMMITTED): a writer of the same stream that committed meanwhile is counted, never
+      overwritten. A new stream whose head was somehow there already is sealed this way after.
     """
     dialect = conn.dialect.name
     todo = {t: sorted(s) for t, s in touched.items() if s}
     if not todo:
         return
     if dialect == "postgresql":
-        heads = [(table, stream) for table, streams in sorted(todo.items()) for stream in streams]
-        if all(_SAFE_KEY.fullmatch(stream) for _, stream in heads):
-            # one text in the simple protocol: one message, and half the client's cost of a pipeline
-            lock, update = _pg_seal_sql(todo, heads, None)
-            conn.execution_options(no_parameters=True).exec_driver_sql(f"{lock};\n{update}")
-            return
-        params: dict[str, Any] = {}
-        lock, update = _pg_seal_sql(todo, heads, params)
-        _one_round_trip(conn, [(_statement(lock), params), (_statement(update), params)])
+        fresh: dict[str, list[str]] = {}
+        if new:
+            for table, streams in todo.items():
+                owner = ledger_for(table).owner
+                started = [s for s in streams if (owner, s) in new] if owner else []
+                if started:
+                    fresh[table] = started
+        rest = {t: [s for s in streams if s not in fresh.get(t, ())] for t, streams in todo.items()}
+        rest = {t: streams for t, streams in rest.items() if streams}
+        statements: list[tuple[str, dict[str, Any]]] = []
+        if not text_settings_pinned(conn.connection.driver_connection):
+            statements.append((_PIN_TEXT_SETTINGS, {}))
+        new_heads = None
+        if fresh:
+            fresh_params: dict[str, Any] = {}
+            new_heads = len(statements)
+            statements.append((_pg_new_heads_sql(fresh, fresh_params), fresh_params))
+        if rest:
+            params: dict[str, Any] = {}
+            statements += [(sql, params) for sql in _pg_seal_sql(rest, params)]
+        written = _prepared_round_trip(conn, statements, returning=new_heads)
+        if fresh:
+            left = {t: [s for s in streams if (t, s) not in written] for t, streams in fresh.items()}
+            left = {t: streams for t, streams in left.items() if streams}
+            if left:
+                params = {}
+                _prepared_round_trip(conn, [(sql, params) for sql in _pg_seal_sql(left, params)])
         return
     # SQLite: each stream's rows concatenated in the query (grouped by the key they are ordered by,
     # so in id order, as the check reads them), hashed here; a stream left without rows gets an
@@ -352,12 +398,21 @@ def insert_sealed(conn: Connection, table: Table, values: dict[str, Any]) -> Non
     timestamps in UTC and ISO style (``fix_text_settings`` for a transaction, or ``SET TIME ZONE``
     for a connection in autocommit).
     """
+    ledger = ledger_for(table.name)
+    conn.execute(_insert_sealed_sql(table, tuple(values)),
+                 {**values, "stream_value": values[ledger.stream], "ledger": table.name,
+                  "stream": ledger.stream_of(values[ledger.stream])})
+
+
+@lru_cache(maxsize=64)
+def _insert_sealed_sql(table: Table, cols: tuple[str, ...]) -> TextClause:
+    """The statement of ``insert_sealed``, built once per table and columns (a step's is the same
+    every time; building and compiling it anew cost as much as running it)."""
     from sqlalchemy import bindparam
 
     ledger = ledger_for(table.name)
-    cols = list(values)
     stream_col = f'"{ledger.stream}"'
-    sql = text(
+    return text(
         f"WITH ins AS (INSERT INTO {table.name} ({', '.join(chr(34) + c + chr(34) for c in cols)}) "
         f"VALUES ({', '.join(':' + c for c in cols)}) RETURNING *), "
         f"all_rows AS (SELECT * FROM {table.name} WHERE {stream_col} = :stream_value UNION ALL SELECT * FROM ins) "
@@ -366,8 +421,6 @@ def insert_sealed(conn: Connection, table: Table, values: dict[str, Any]) -> Non
         f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') FROM all_rows "
         "ON CONFLICT (ledger, stream) DO UPDATE SET rows = excluded.rows, digest = excluded.digest"
     ).bindparams(*[bindparam(c, type_=table.c[c].type) for c in cols])
-    conn.execute(sql, {**values, "stream_value": values[ledger.stream], "ledger": table.name,
-                       "stream": ledger.stream_of(values[ledger.stream])})
 
 
 def note_written(session: Session, table: str, stream_value: Any) -> None:
@@ -376,15 +429,24 @@ def note_written(session: Session, table: str, stream_value: Any) -> None:
     session.info.setdefault(SESSION_KEY, {}).setdefault(table, set()).add(ledger.stream_of(stream_value))
 
 
+@lru_cache(maxsize=1)
+def _owner_tables() -> frozenset[str]:
+    return frozenset(led.owner for led in ledgers() if led.owner)
+
+
 @event.listens_for(Session, "after_flush")
 def _remember_streams(session: Session, _ctx) -> None:  # noqa: ANN001
     from rma.core.models import LedgerRow
 
+    owners = _owner_tables()
     for obj in session.new:
         if isinstance(obj, LedgerRow):
             ledger = ledger_for(obj.__tablename__)
             value = getattr(obj, ledger.stream)
             session.info.setdefault(SESSION_KEY, {}).setdefault(ledger.table, set()).add(ledger.stream_of(value))
+        table = getattr(obj, "__tablename__", None)
+        if table in owners:  # a visit, a run, …: the streams that point at it start in this transaction
+            session.info.setdefault(NEW_OWNERS_KEY, set()).add((table, str(obj.id)))
 
 
 @event.listens_for(Session, "before_commit")
@@ -394,8 +456,9 @@ def _seal_on_commit(session: Session) -> None:
         return
     session.flush()
     touched = session.info.pop(SESSION_KEY, None)
+    new = session.info.pop(NEW_OWNERS_KEY, None)
     if touched:
-        seal_streams(session.connection(), touched)
+        seal_streams(session.connection(), touched, new)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -405,6 +468,7 @@ def _forget_streams(session: Session, previous_transaction) -> None:  # noqa: AN
     # forgets everything.
     if not previous_transaction.nested:
         session.info.pop(SESSION_KEY, None)
+        session.info.pop(NEW_OWNERS_KEY, None)
 
 
 # ---------------------------------------------------------------- (re)sealing whole ledgers

@@ -391,8 +391,9 @@ def test_pg_a_station_that_queues_for_a_seal_counts_the_rows_committed_before_it
     tag = receive_unit(depot, "HU88000030")
     if stream == "a new stream of the audit log":  # the next entries open a stream that has no head yet
         with depot.engine.begin() as conn:
+            size = seals.ledger_for("audit_log").bucket
             conn.execute(text("SELECT setval(pg_get_serial_sequence('audit_log', 'id'), "
-                              "(SELECT (max(id) / 1000 + 1) * 1000 + 999 FROM audit_log))"))
+                              f"(SELECT (max(id) / {size} + 1) * {size} + {size - 1} FROM audit_log))"))
 
     def write(uow, n: int) -> tuple[str, str]:  # noqa: ANN001
         lead = core.get_actor(uow, "lead")
@@ -428,7 +429,8 @@ def test_pg_a_station_that_queues_for_a_seal_counts_the_rows_committed_before_it
         head = conn.execute(text("SELECT rows FROM ledger_heads WHERE ledger = :l AND stream = :s"),
                             {"l": table, "s": key}).scalar()
         rows = conn.execute(text(f"SELECT count(*) FROM {table} WHERE "
-                                 + ("visit_id = :s" if table == "returns_ledger" else "id / 1000 = :s")),
+                                 + ("visit_id = :s" if table == "returns_ledger"
+                                    else f"id / {seals.ledger_for(table).bucket} = :s")),
                             {"s": int(key)}).scalar()
     assert head == rows and rows >= 2
     assert codes(depot) == []
@@ -445,9 +447,30 @@ def test_pg_a_server_that_speaks_another_time_zone_seals_what_check_reads(pg_dep
     with depot.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f"ALTER DATABASE \"{name}\" SET TimeZone = 'Asia/Shanghai'"))
     depot.engine.dispose()
+    with depot.engine.connect() as conn:  # rma's own connections speak UTC whatever the database says
+        assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
+    failed_run(depot)  # a visit's events, a test run, its steps (written in autocommit) and its end
+    assert codes(depot) == []
+
+
+@pytest.mark.postgres
+def test_pg_a_connection_that_speaks_another_time_zone_seals_what_check_reads(pg_depot):
+    """A connection switched to local time after rma opened it (the seals then pin UTC in the
+    transaction themselves): its seals are still made of UTC text, the way `rma check` reads it."""
+    from sqlalchemy import event
+
+    depot = pg_depot
+
+    def local_time(dbapi_conn, _record) -> None:  # noqa: ANN001
+        autocommit, dbapi_conn.autocommit = dbapi_conn.autocommit, True
+        dbapi_conn.execute("SET TimeZone = 'Asia/Shanghai'")
+        dbapi_conn.autocommit = autocommit
+
+    event.listen(depot.engine, "connect", local_time)  # after rma.db's own, which pins UTC
+    depot.engine.dispose()
     with depot.engine.connect() as conn:
         assert conn.execute(text("SHOW TimeZone")).scalar() == "Asia/Shanghai"
-    failed_run(depot)  # a visit's events, a test run, its steps (written in autocommit) and its end
+    failed_run(depot)
     assert codes(depot) == []
 
 
@@ -463,8 +486,9 @@ def test_pg_a_server_that_writes_dates_day_first_is_read_and_checked_all_the_sam
         conn.execute(text(f"ALTER DATABASE \"{name}\" SET DateStyle = 'SQL, DMY'"))
         conn.execute(text(f"ALTER DATABASE \"{name}\" SET TimeZone = 'America/Sao_Paulo'"))
     depot.engine.dispose()
-    with depot.engine.connect() as conn:
-        assert conn.execute(text("SHOW TimeZone")).scalar() == "America/Sao_Paulo"
+    with depot.engine.connect() as conn:  # rma's connections pin ISO dates and UTC for themselves
+        assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
+        assert conn.execute(text("SHOW DateStyle")).scalar() == "ISO, YMD"
     tag, _ = failed_run(depot)
     assert codes(depot) == []
     with depot.uow(readonly=True) as uow:
@@ -473,25 +497,95 @@ def test_pg_a_server_that_writes_dates_day_first_is_read_and_checked_all_the_sam
 
 
 @pytest.mark.postgres
-def test_pg_a_stream_key_that_cannot_be_written_into_the_sql_is_sealed_by_parameters_alike(pg_depot, monkeypatch):
-    """Seals are sent as one text with their keys written in; a key that does not look like the ledgers'
-    keys (ids, months, hashes) goes by parameters instead, and seals the same digest."""
-    import re
-
+def test_pg_seals_written_again_by_the_prepared_statements_equal_the_ones_written_on_commit(pg_depot):
+    """A seal is two prepared statements whose keys go by parameters, their plans reused from one
+    commit to the next: rewriting every head of many streams at once (more keys than any commit
+    has) gives the digests each commit wrote, and reusing the prepared plans does too."""
     from rma.core import seals
 
     _, run_id = failed_run(pg_depot)
     with pg_depot.engine.connect() as conn:
         before = conn.execute(text("SELECT ledger, stream, rows, digest FROM ledger_heads ORDER BY 1, 2")).all()
-    monkeypatch.setattr(seals, "_SAFE_KEY", re.compile(r"(?!)"))  # nothing is safe: every seal by parameters
     with pg_depot.engine.connect() as conn:
         visits = {str(v) for (v,) in conn.execute(text("SELECT DISTINCT visit_id FROM returns_ledger"))}
     touched = {"returns_ledger": visits, "test_steps": {str(run_id)}}
-    with pg_depot.engine.begin() as conn:
-        conn.execute(text("UPDATE ledger_heads SET digest = 'stale'"))
-        seals.seal_streams(conn, touched)
-    with pg_depot.engine.connect() as conn:
-        after = conn.execute(text("SELECT ledger, stream, rows, digest FROM ledger_heads ORDER BY 1, 2")).all()
-    resealed = [h for h in after if h[3] != "stale"]
-    assert len(resealed) == len(touched["returns_ledger"]) + 1
-    assert set(resealed) <= set(before)
+
+    def heads_after(reseal) -> list:  # noqa: ANN001
+        with pg_depot.engine.begin() as conn:
+            conn.execute(text("UPDATE ledger_heads SET digest = 'stale'"))
+            reseal(conn)
+        with pg_depot.engine.connect() as conn:
+            after = conn.execute(text("SELECT ledger, stream, rows, digest FROM ledger_heads ORDER BY 1, 2")).all()
+        return [h for h in after if h[3] != "stale"]
+
+    def one_at_a_time(conn) -> None:  # noqa: ANN001
+        for _ in range(3):  # past PostgreSQL's five custom plans: the prepared pair's generic plan, bound anew
+            for visit in sorted(visits):
+                seals.seal_streams(conn, {"returns_ledger": {visit}})
+        seals.seal_streams(conn, {"test_steps": {str(run_id)}})
+
+    for resealed in (heads_after(lambda conn: seals.seal_streams(conn, touched)), heads_after(one_at_a_time)):
+        assert len(resealed) == len(visits) + 1
+        assert set(resealed) <= set(before)
+
+
+@pytest.mark.postgres
+def test_pg_a_received_unit_is_sealed_in_one_statement_and_a_head_found_in_the_way_is_rewritten(pg_depot, monkeypatch):
+    """A visit received in a transaction starts its ledger stream there, so its head is written in
+    one statement with nothing to lock. If a head for that visit is somehow there already (left
+    behind, or planted with wrong figures), that statement leaves it alone and the seal rewrites it
+    the ordinary way: `rma check` finds the new visit's ledger sealed either way."""
+    from rma.core import seals
+
+    depot = pg_depot
+    sent: list[list[str]] = []
+    real = seals._prepared_round_trip
+
+    def spy(conn, statements, returning=None):  # noqa: ANN001, ANN202
+        sent.append([sql.split(" ", 3)[0] for sql, _ in statements])
+        return real(conn, statements, returning)
+
+    monkeypatch.setattr(seals, "_prepared_round_trip", spy)
+    receive_unit(depot, "HU88000001")
+    assert sent[-1] == ["INSERT"]  # the new visit's head, in one statement and one round trip
+    assert codes(depot) == []
+
+    with depot.engine.begin() as conn:
+        seq = conn.execute(text("SELECT pg_get_serial_sequence('visits', 'id')")).scalar()
+        last, called = conn.execute(text(f"SELECT last_value, is_called FROM {seq}")).one()
+        coming = last + 1 if called else last
+        conn.execute(text("INSERT INTO ledger_heads (ledger, stream, rows, digest) "
+                          "VALUES ('returns_ledger', :s, 7, 'planted')"), {"s": str(coming)})
+    sent.clear()
+    tag = receive_unit(depot, "HU88000002")
+    with depot.uow(readonly=True) as uow:
+        assert core.find_visit(uow, tag).id == coming
+    assert len(sent) == 2  # the one statement, then the ordinary seal for the head in the way
+    assert codes(depot) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("time_zone", ["UTC", "Asia/Shanghai"])
+def test_pg_one_commit_with_new_and_old_streams_seals_both(pg_depot, time_zone):
+    """A commit that starts one visit's stream and adds to another's (and, on a connection not set
+    to UTC, pins the text settings first) seals each the right way in one round trip."""
+    from rma.core import seals
+
+    depot = pg_depot
+    old_tag, new_tag = receive_unit(depot, "HU88000001"), receive_unit(depot, "HU88000002")
+    with depot.uow(readonly=True) as uow:
+        old, new = (str(core.find_visit(uow, t).id) for t in (old_tag, new_tag))
+    with depot.engine.connect() as conn:
+        before = conn.execute(text("SELECT stream, rows, digest FROM ledger_heads "
+                                   "WHERE ledger = 'returns_ledger' ORDER BY 1")).all()
+    with depot.engine.begin() as conn:
+        conn.execute(text(f"SET LOCAL TimeZone = '{time_zone}'"))
+        conn.execute(text("UPDATE ledger_heads SET rows = 0, digest = 'stale' WHERE ledger = 'returns_ledger' "
+                          "AND stream = :old"), {"old": old})
+        conn.execute(text("DELETE FROM ledger_heads WHERE ledger = 'returns_ledger' AND stream = :new"), {"new": new})
+        seals.seal_streams(conn, {"returns_ledger": {old, new}}, {("visits", new)})
+    with depot.engine.connect() as conn:
+        after = conn.execute(text("SELECT stream, rows, digest FROM ledger_heads "
+                                  "WHERE ledger = 'returns_ledger' ORDER BY 1")).all()
+    assert after == before
+    assert codes(depot) == []
