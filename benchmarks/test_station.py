@@ -5,7 +5,10 @@
 A 100-step plan runs against the fixture simulator over a pty at 115200 baud, through the
 whole framework (driver, judging, one ledger commit per step); then the same exchanges
 run as a bare pyserial write/readline loop. Prints the medians per step, the framework's
-overhead per step and the ratio of the two, and checks every step is in the ledger.
+overhead per step and the ratio of the two, and checks every step is in the ledger. On
+PostgreSQL a step's row and its seal are one statement, so as many runs again write the
+steps unsealed (on the benchmark's throwaway database only): their INSERT's median against the
+sealed one is what sealing adds to a step.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import serial  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import bindparam, create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 COMMANDS = ["MEAS:VOLT? V12", "MEAS:VOLT? V5", "MEAS:VOLT? V3V3", "MEAS:CURR? RUN", "GPS:SNR?", "AUDIO:LEVEL? FL"]
@@ -112,10 +115,10 @@ def main() -> None:
         real_seal = seals.seal_streams
         seal_ms: list[float] = []
 
-        def timed_seal(conn, touched):  # noqa: ANN001, ANN202
+        def timed_seal(conn, touched, *new):  # noqa: ANN001, ANN002, ANN202
             t = time.perf_counter()
             try:
-                return real_seal(conn, touched)
+                return real_seal(conn, touched, *new)
             finally:
                 seal_ms.append((time.perf_counter() - t) * 1000)
 
@@ -131,39 +134,70 @@ def main() -> None:
                 seal_ms.append((time.perf_counter() - t) * 1000)
 
         services.insert_sealed = timed_insert_sealed  # PostgreSQL: the row and its seal in one statement
+        plain_ms: list[float] = []
+        plain_sql = {}
+
+        def timed_plain_insert(conn, table, values):  # noqa: ANN001, ANN202  (the A/B runs: the same row, unsealed)
+            cols = tuple(values)
+            if cols not in plain_sql:  # built once, as insert_sealed's statement is
+                plain_sql[cols] = text(
+                    f"INSERT INTO {table.name} ({', '.join(chr(34) + c + chr(34) for c in cols)}) "
+                    f"VALUES ({', '.join(':' + c for c in cols)})"
+                ).bindparams(*[bindparam(c, type_=table.c[c].type) for c in cols])
+            t = time.perf_counter()
+            try:
+                conn.execute(plain_sql[cols], values)
+            finally:
+                plain_ms.append((time.perf_counter() - t) * 1000)
+
         for label, url in targets:
             db = database(url)
-            per_step: list[float] = []
-            seal_ms.clear()
-            for n in range(args.runs):
-                tag = visit_awaiting_test(db, n)
-                started = services.start_run(db, "admin", tag, port=sim.url, incoming=False)
-                fixture = SerialFixture(sim.url, baudrate=115200)
-                fixture.open()
-                fixture.identify()
-                # time the plan's steps only: the same exchanges as the bare loop
-                timings = []
-                def on_event(e, timings=timings):  # noqa: ANN001
-                    timings.append(time.perf_counter())
-                result = services.execute_run(db, started, fixture, answer=lambda s: None,
-                                              checklist=lambda items: {i: True for i in items}, on_event=on_event)
-                assert result.outcome.value == "pass", result.reason
-                # events: started, identify, steps..., result; from the identify event to the last step
-                step_times = timings[2:2 + args.steps]
-                per_step.append((step_times[-1] - timings[1]) / args.steps)
-                with db.uow(readonly=True) as uow:
-                    written = uow.session.scalar(select(func.count()).select_from(TestStepResult)
-                                                 .where(TestStepResult.run_id == result.run_id))
-                assert written == args.steps + 1, written
-            med = statistics.median(per_step)
-            print(f"rma on {label:<10}: median {med * 1e6:8.0f} µs per step; overhead {(med - bare_med) * 1e6:6.0f} µs "
-                  f"per step; ratio {med / bare_med:.2f}; runs " + ", ".join(f"{x * 1e6:.0f}" for x in per_step)
-                  + f"; every step in the ledger ({args.steps} + identity)")
-            ordered = sorted(seal_ms)
-            what = "the step INSERT with its seal, one statement" if label == "postgresql" else "sealing"
-            print(f"   {what} on {label:<10}: p50 {statistics.median(ordered):.3f} ms, "
-                  f"p95 {ordered[int(0.95 * (len(ordered) - 1))]:.3f} ms per commit ({len(ordered)} commits: every step's, "
-                  f"and each run's start and end)")
+            # PostgreSQL writes a step and its seal in one statement; so as many runs again with the
+            # step's INSERT alone (on this throwaway database only) say what sealing adds to a step
+            modes = ("sealed", "unsealed") if label == "postgresql" else ("sealed",)
+            for mode in modes:
+                services.insert_sealed = timed_insert_sealed if mode == "sealed" else timed_plain_insert
+                per_step: list[float] = []
+                seal_ms.clear()
+                plain_ms.clear()
+                for n in range(args.runs):
+                    tag = visit_awaiting_test(db, n + (1000 if mode == "unsealed" else 0))
+                    started = services.start_run(db, "admin", tag, port=sim.url, incoming=False)
+                    fixture = SerialFixture(sim.url, baudrate=115200)
+                    fixture.open()
+                    fixture.identify()
+                    # time the plan's steps only: the same exchanges as the bare loop
+                    timings = []
+                    def on_event(e, timings=timings):  # noqa: ANN001
+                        timings.append(time.perf_counter())
+                    result = services.execute_run(db, started, fixture, answer=lambda s: None,
+                                                  checklist=lambda items: {i: True for i in items}, on_event=on_event)
+                    assert result.outcome.value == "pass", result.reason
+                    # events: started, identify, steps..., result; from the identify event to the last step
+                    step_times = timings[2:2 + args.steps]
+                    per_step.append((step_times[-1] - timings[1]) / args.steps)
+                    with db.uow(readonly=True) as uow:
+                        written = uow.session.scalar(select(func.count()).select_from(TestStepResult)
+                                                     .where(TestStepResult.run_id == result.run_id))
+                    assert written == args.steps + 1, written
+                med = statistics.median(per_step)
+                name = label if mode == "sealed" else f"{label}, steps unsealed"
+                print(f"rma on {name:<10}: median {med * 1e6:8.0f} µs per step; overhead {(med - bare_med) * 1e6:6.0f} µs "
+                      f"per step; ratio {med / bare_med:.2f}; runs " + ", ".join(f"{x * 1e6:.0f}" for x in per_step)
+                      + f"; every step in the ledger ({args.steps} + identity)")
+                if mode == "sealed":
+                    ordered = sorted(seal_ms)
+                    sealed_p50 = statistics.median(ordered)
+                    what = "the step INSERT with its seal, one statement" if label == "postgresql" else "sealing"
+                    print(f"   {what} on {label:<10}: p50 {sealed_p50:.3f} ms, "
+                          f"p95 {ordered[int(0.95 * (len(ordered) - 1))]:.3f} ms per commit ({len(ordered)} commits: every step's, "
+                          f"and each run's start and end)")
+                else:
+                    ordered = sorted(plain_ms)
+                    print(f"   the step INSERT alone on {label}: p50 {statistics.median(ordered):.3f} ms, "
+                          f"p95 {ordered[int(0.95 * (len(ordered) - 1))]:.3f} ms; sealing adds "
+                          f"{sealed_p50 - statistics.median(ordered):.3f} ms to a step at the median")
+            services.insert_sealed = real_insert_sealed
             db.dispose()
 
 
