@@ -55,7 +55,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
             kwargs.setdefault("pool_pre_ping", True)
         engine = create_engine(url, **kwargs)
         if engine.dialect.name == "postgresql":
-            event.listen(engine, "connect", _pin_datestyle)
+            event.listen(engine, "connect", _pin_text_settings)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise DomainError(
             "bad_database_url", "RMA_DATABASE_URL {url} is not a usable database URL: {reason}",
@@ -69,7 +69,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     return engine
 
 
-def _pin_datestyle(dbapi_conn, _record) -> None:  # noqa: ANN001
+def _pin_text_settings(dbapi_conn, _record) -> None:  # noqa: ANN001
     """Every connection reads and writes dates in ISO order, whatever the server or database is set
     to: the driver cannot read a timestamp written day first ('SQL, DMY'), and the seals and the
     check read timestamps as text, in UTC (the session's time zone decides only how a timestamp is

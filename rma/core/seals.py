@@ -150,6 +150,7 @@ def _cell(name: str, kind: str, dialect: str) -> str:
 # PostgreSQL renders timestamps by the session's TimeZone and DateStyle: both pinned, until the
 # transaction ends (``set_config(…, true)`` is ``SET LOCAL`` as an expression, so it fits in a statement).
 TEXT_SETTINGS = "set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true)"
+PIN_TEXT_SETTINGS = f"SELECT {TEXT_SETTINGS}"
 
 
 def text_settings_pinned(driver: Any) -> bool:
@@ -163,7 +164,7 @@ def text_settings_pinned(driver: Any) -> bool:
 def fix_text_settings(conn: Connection) -> None:
     """Pin PostgreSQL's TimeZone and DateStyle for this transaction, in one round trip."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text(f"SELECT {TEXT_SETTINGS}"))
+        conn.execute(text(PIN_TEXT_SETTINGS))
 
 
 def canonical_sql(ledger: Ledger, dialect: str) -> str:
@@ -279,26 +280,23 @@ _LOCK_HEADS = (
     "ORDER BY k.ledger, k.stream "
     "ON CONFLICT (ledger, stream) DO UPDATE SET rows = h.rows")
 
-# Sent first when the connection does not render as the seals need (one not opened by rma.db).
-_PIN_TEXT_SETTINGS = f"SELECT {TEXT_SETTINGS}"
-
 # One TextClause per statement text: a step's seal on SQLite is the same text every time, and
 # building and compiling it anew costs as much as running it.
 _statement = lru_cache(maxsize=512)(text)
 
 
-def _pg_digests_sql(todo: dict[str, list[str]], params: dict[str, Any], prefix: str) -> str:
+def _pg_digests_sql(todo: dict[str, list[str]], params: dict[str, Any]) -> str:
     """One row per stream of ``todo`` that has rows: (ledger, stream, n, d), its digest computed from
     its rows as the statement's snapshot sees them; the values go into ``params``."""
     digests = []
     for i, (table, keys) in enumerate(sorted(todo.items())):
         ledger = ledger_for(table)
-        params[f"{prefix}ledger{i}"] = table
+        params[f"ledger{i}"] = table
         digests.append(
-            f"SELECT CAST(%({prefix}ledger{i})s AS TEXT) AS ledger, {stream_sql(ledger, 'postgresql')} AS stream, "
+            f"SELECT CAST(%(ledger{i})s AS TEXT) AS ledger, {stream_sql(ledger, 'postgresql')} AS stream, "
             f"count(*) AS n, encode(sha256(convert_to(string_agg({canonical_sql(ledger, 'postgresql')}, chr(29) "
             f"ORDER BY \"{ledger.order}\"), 'UTF8')), 'hex') AS d "
-            f"FROM {table} WHERE {_filter(ledger, keys, params, f'{prefix}t{i}_', '%({})s')} GROUP BY 2")
+            f"FROM {table} WHERE {_filter(ledger, keys, params, f't{i}_', '%({})s')} GROUP BY 2")
     return " UNION ALL ".join(digests)
 
 
@@ -309,7 +307,7 @@ def _pg_seal_sql(todo: dict[str, list[str]], params: dict[str, Any]) -> tuple[st
     heads = [(table, stream) for table, streams in sorted(todo.items()) for stream in streams]
     params.update(ledgers=[t for t, _ in heads], streams=[k for _, k in heads])
     return (_LOCK_HEADS,
-            f"UPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ({_pg_digests_sql(todo, params, '')}) a "
+            f"UPDATE {HEADS} h SET rows = a.n, digest = a.d FROM ({_pg_digests_sql(todo, params)}) a "
             "WHERE h.ledger = a.ledger AND h.stream = a.stream")
 
 
@@ -319,7 +317,7 @@ def _pg_new_heads_sql(todo: dict[str, list[str]], params: dict[str, Any]) -> str
     is there all the same (a stream named in vain, a head left behind) is left alone and not
     returned: those streams are sealed the ordinary way."""
     return (f"INSERT INTO {HEADS} AS h (ledger, stream, rows, digest) "
-            f"SELECT a.ledger, a.stream, a.n, a.d FROM ({_pg_digests_sql(todo, params, 'new_')}) a "
+            f"SELECT a.ledger, a.stream, a.n, a.d FROM ({_pg_digests_sql(todo, params)}) a "
             "ON CONFLICT (ledger, stream) DO NOTHING RETURNING h.ledger, h.stream")
 
 
@@ -348,11 +346,10 @@ def seal_streams(conn: Connection, touched: dict[str, set[str]], new: set[tuple[
                 started = [s for s in streams if (owner, s) in new] if owner else []
                 if started:
                     fresh[table] = started
-        rest = {t: [s for s in streams if s not in fresh.get(t, ())] for t, streams in todo.items()}
-        rest = {t: streams for t, streams in rest.items() if streams}
+        rest = {t: left for t, streams in todo.items() if (left := [s for s in streams if s not in fresh.get(t, ())])}
         statements: list[tuple[str, dict[str, Any]]] = []
         if not text_settings_pinned(conn.connection.driver_connection):
-            statements.append((_PIN_TEXT_SETTINGS, {}))
+            statements.append((PIN_TEXT_SETTINGS, {}))  # a connection not opened by rma.db
         new_heads = None
         if fresh:
             fresh_params: dict[str, Any] = {}
@@ -363,8 +360,7 @@ def seal_streams(conn: Connection, touched: dict[str, set[str]], new: set[tuple[
             statements += [(sql, params) for sql in _pg_seal_sql(rest, params)]
         written = _prepared_round_trip(conn, statements, returning=new_heads)
         if fresh:
-            left = {t: [s for s in streams if (t, s) not in written] for t, streams in fresh.items()}
-            left = {t: streams for t, streams in left.items() if streams}
+            left = {t: kept for t, streams in fresh.items() if (kept := [s for s in streams if (t, s) not in written])}
             if left:
                 params = {}
                 _prepared_round_trip(conn, [(sql, params) for sql in _pg_seal_sql(left, params)])
