@@ -450,7 +450,9 @@ def _seal_ranges(conn: Any, ledger: seals.Ledger) -> list[Piece]:
 
     A clustered ledger (``__seal_cluster__``) is cut into ranges of ids where its cluster column
     changes, so that each range is read in table order and no stream is cut in two."""
-    if not (ledger.bucket or ledger.cluster or seals.stream_index(ledger)):
+    # a stream per row (an audit entry): cut by its id, like a stream column with an index of its own
+    by_key = (ledger.stream == ledger.order and seals.stream_is_int(ledger)) or seals.stream_index(ledger)
+    if not (ledger.bucket or ledger.cluster or by_key):
         return [("seals", ledger.table, None, None)]
     ids = conn.execute(text(f'SELECT min("{ledger.order}"), max("{ledger.order}") FROM {ledger.table}')).one()
     if ids[0] is None or ids[1] - ids[0] < ROWS_PER_PIECE:

@@ -188,7 +188,8 @@ class LedgerRow:
     """Marker for append-only tables: rows are inserted, never updated or deleted.
 
     ``__seal_stream__`` names the column that cuts the ledger into streams for its seals
-    (see ``rma.core.seals``), or ``(id column, n)`` for streams of ``n`` consecutive rows.
+    (see ``rma.core.seals``): a column pointing at the row that owns the stream (a visit's), the
+    primary key itself (a stream per row), or ``(id column, n)`` for streams of ``n`` consecutive rows.
     ``__seal_cluster__`` may name a column that does not decrease as ids grow and that every
     stream lies within (the parts ledger's booking month): ``rma check`` then reads a big
     ledger in ranges of ids cut where it changes, in table order, instead of through the
@@ -234,7 +235,9 @@ class AuditEntry(LedgerRow, Base):
     """Who changed what outside the visit ledgers: users, roles, catalogue, imports."""
 
     __tablename__ = "audit_log"
-    __seal_stream__ = ("id", 50)  # a commit rehashes its stream's entries: few to a stream (revision 0016)
+    # A stream per entry (revision 0017): its commit seals it in one statement, with nothing to
+    # lock, and two stations writing entries at once never queue for a shared head.
+    __seal_stream__ = "id"
 
     id: Mapped[intpk]
     at: Mapped[timestamp]

@@ -5,7 +5,7 @@ The triggers refuse UPDATE and DELETE, but whoever owns the database can switch 
 and switch them on again. So every ledger is also *sealed*:
 
 - A ledger is cut into **streams** that one station writes at a time: the returns ledger
-  one per visit, the test steps one per run, the audit log one per 50 entries, and so on
+  one per visit, the test steps one per run, the audit log one per entry, and so on
   (``__seal_stream__`` on the model). Two stations writing different streams never wait for
   each other; two writing the same stream queue for a moment at commit.
 - ``ledger_heads`` keeps, per stream, its number of rows and the SHA-256 of its rows'
@@ -72,7 +72,7 @@ class Ledger:
     bucket: int | None  # rows are grouped by ``stream // bucket`` (an id column), or None
     order: str  # the primary-key column
     cluster: str | None = None  # a column that never decreases with the id, each stream within one value
-    owner: str | None = None  # the table the stream column points at: a row new there starts a new stream
+    owner: str | None = None  # the table the stream column points at (or its own): a row new there starts a new stream
 
     def stream_of(self, value: Any) -> str:
         return str(int(value) // self.bucket) if self.bucket else str(value)
@@ -104,7 +104,9 @@ def ledger_of(table: Table, stream: str | tuple[str, int], cluster: str | None =
     col, bucket = (stream, None) if isinstance(stream, str) else stream
     (pk,) = table.primary_key.columns
     owner = None
-    if bucket is None:  # a stream per row of another table (a visit's, a run's): new with that row
+    if bucket is None and col == pk.name:  # a stream per row (an audit entry): new with the row itself
+        owner = table.name
+    elif bucket is None:  # a stream per row of another table (a visit's, a run's): new with that row
         keys = list(table.c[col].foreign_keys)
         if len(keys) == 1 and keys[0].column.primary_key:
             owner = keys[0].column.table.name
@@ -227,11 +229,11 @@ def _filter(ledger: Ledger, streams: list[str], params: dict[str, Any], prefix: 
             lo, hi = bind(f"lo{i}", int(s) * ledger.bucket), bind(f"hi{i}", (int(s) + 1) * ledger.bucket)
             parts.append(f"({col} >= {lo} AND {col} < {hi})")
         else:
-            parts.append(f"{col} = {bind(f's{i}', int(s) if _stream_is_int(ledger) else s)}")
+            parts.append(f"{col} = {bind(f's{i}', int(s) if stream_is_int(ledger) else s)}")
     return " OR ".join(parts)
 
 
-def _stream_is_int(ledger: Ledger) -> bool:
+def stream_is_int(ledger: Ledger) -> bool:
     return dict(ledger.columns)[ledger.stream] == "int"
 
 
@@ -327,8 +329,9 @@ def seal_streams(conn: Connection, touched: dict[str, set[str]], new: set[tuple[
     Runs inside the writing transaction. On PostgreSQL, prepared statements sent together in one
     round trip whatever was touched:
 
-    - the streams this transaction started (their owner's row is in ``new``, as ``(table, id)``:
-      a visit received in it) get their heads in one statement, since nobody else can write them;
+    - the streams this transaction started (their owner's row is in ``new``, as ``(table, key)``:
+      a visit received in it, an audit entry that is its own stream) get their heads in one
+      statement, since nobody else can write them yet;
     - the others take two: the first creates or locks every head; the second starts once the first
       has ended, so with the locks held, and reads the rows with a snapshot of its own (READ
       COMMITTED): a writer of the same stream that committed meanwhile is counted, never
@@ -426,8 +429,11 @@ def note_written(session: Session, table: str, stream_value: Any) -> None:
 
 
 @lru_cache(maxsize=1)
-def _owner_tables() -> frozenset[str]:
-    return frozenset(led.owner for led in ledgers() if led.owner)
+def _owner_tables() -> dict[str, str]:
+    """{table: its primary key's column} of every table a row of which starts a stream."""
+    from rma.core.models import Base
+
+    return {led.owner: Base.metadata.tables[led.owner].primary_key.columns[0].name for led in ledgers() if led.owner}
 
 
 @event.listens_for(Session, "after_flush")
@@ -441,8 +447,8 @@ def _remember_streams(session: Session, _ctx) -> None:  # noqa: ANN001
             value = getattr(obj, ledger.stream)
             session.info.setdefault(SESSION_KEY, {}).setdefault(ledger.table, set()).add(ledger.stream_of(value))
         table = getattr(obj, "__tablename__", None)
-        if table in owners:  # a visit, a run, …: the streams that point at it start in this transaction
-            session.info.setdefault(NEW_OWNERS_KEY, set()).add((table, str(obj.id)))
+        if table in owners:  # a visit, a run, an audit entry: the streams that point at it start in this transaction
+            session.info.setdefault(NEW_OWNERS_KEY, set()).add((table, str(getattr(obj, owners[table]))))
 
 
 @event.listens_for(Session, "before_commit")
@@ -653,9 +659,9 @@ def lost_streams(conn: Connection, ledger: Ledger) -> Iterator[BrokenSeal]:
     """Sealed streams that have no rows left at all."""
     key = f'(t."{ledger.stream}" / {ledger.bucket})' if ledger.bucket else f't."{ledger.stream}"'
     if conn.dialect.name == "postgresql":
-        value = "CAST(h.stream AS BIGINT)" if ledger.bucket or _stream_is_int(ledger) else "h.stream"
+        value = "CAST(h.stream AS BIGINT)" if ledger.bucket or stream_is_int(ledger) else "h.stream"
     else:
-        value = "CAST(h.stream AS INTEGER)" if ledger.bucket or _stream_is_int(ledger) else "h.stream"
+        value = "CAST(h.stream AS INTEGER)" if ledger.bucket or stream_is_int(ledger) else "h.stream"
     lost = conn.execute(text(
         f"SELECT h.stream, h.rows FROM {HEADS} h WHERE h.ledger = :ledger AND h.rows > 0 AND NOT EXISTS ("
         f"SELECT 1 FROM {ledger.table} t WHERE {key} = {value})"), {"ledger": ledger.table})

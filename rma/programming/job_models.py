@@ -39,7 +39,7 @@ class JobEventKind(enum.StrEnum):
 
 class IcJob(LedgerRow, Base):
     __tablename__ = "ic_jobs"
-    __seal_stream__ = ("id", 1000)
+    __seal_stream__ = "id"  # a stream per job (revision 0017): sealed in one statement
 
     id: Mapped[intpk]
     image_id: Mapped[int] = mapped_column(ForeignKey("firmware_images.id"), index=True)

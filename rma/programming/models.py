@@ -61,7 +61,7 @@ class AttemptResult(enum.StrEnum):
 
 class FirmwareImage(LedgerRow, Base):
     __tablename__ = "firmware_images"
-    __seal_stream__ = ("id", 1000)
+    __seal_stream__ = "id"  # a stream per row (revision 0017): sealed in one statement, nothing to lock
 
     id: Mapped[intpk]
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -110,7 +110,7 @@ class ProgrammingAttempt(LedgerRow, Base):
     """An attempt as it starts. ``visit_id``/``unit_id``: the unit reflashed (IC jobs, to come, have none)."""
 
     __tablename__ = "programming_attempts"
-    __seal_stream__ = ("id", 1000)
+    __seal_stream__ = "id"  # a stream per row (revision 0017): sealed in one statement, nothing to lock
 
     id: Mapped[intpk]
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
@@ -153,7 +153,7 @@ class ProgrammingBlock(LedgerRow, Base):
 
 class ProgrammingResult(LedgerRow, Base):
     __tablename__ = "programming_results"
-    __seal_stream__ = ("attempt_id", 1000)
+    __seal_stream__ = "attempt_id"  # a stream per attempt's result (revision 0017)
 
     attempt_id: Mapped[int] = mapped_column(ForeignKey("programming_attempts.id"), primary_key=True)
     result: Mapped[AttemptResult] = mapped_column(str_enum(AttemptResult), index=True)

@@ -8,7 +8,7 @@ import json
 import multiprocessing as mp
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.exc import DBAPIError
 
 from drivers.fixture_sim import FixtureSimulator
@@ -84,7 +84,7 @@ def failed_run(db) -> tuple[str, int]:  # noqa: ANN001
     tag = awaiting_test(db)
     with FixtureSimulator("head_unit", firmware=FIRMWARE, pace=False, faults=["dead_audio"]) as sim:
         result = tests_.run_test(db, "tess", tag, port=sim.url, answers=ANSWERS, accessories_ok=True)
-    assert result.outcome.value == "fail"
+    assert result.outcome.value == "fail", result
     return tag, result.run_id
 
 
@@ -198,9 +198,17 @@ def test_a_big_ledger_checked_in_ranges_by_worker_processes_still_finds_every_ed
         pieces = checks.plan(uow)
     step_ranges = [p for p in pieces if p[:2] == ("seals", "test_steps")]
     assert len(step_ranges) > 1 and ("lost", "test_steps") in pieces
+    audit_ranges = [p for p in pieces if p[:2] == ("seals", "audit_log")]  # a stream per entry: cut by id
+    assert len(audit_ranges) > 1 and ("lost", "audit_log") in pieces
     assert codes(depot) == []
     edited, emptied, forged = runs[0], runs[2], runs[3]
     with depot.engine.begin() as conn:
+        entries = conn.execute(text("SELECT id FROM audit_log ORDER BY id")).scalars().all()
+        audit_edited, audit_deleted = entries[0], entries[-1]
+        _switch_guards(conn, "audit_log", on=False)
+        conn.execute(text("UPDATE audit_log SET subject = 'forged' WHERE id = :i"), {"i": audit_edited})
+        conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": audit_deleted})
+        _switch_guards(conn, "audit_log", on=True)
         _switch_guards(conn, "test_steps", on=False)
         conn.execute(text("UPDATE test_steps SET value = '0.5' WHERE id = (SELECT min(id) FROM test_steps "
                           "WHERE run_id = :r)"), {"r": edited})
@@ -210,7 +218,8 @@ def test_a_big_ledger_checked_in_ranges_by_worker_processes_still_finds_every_ed
         _switch_guards(conn, "test_steps", on=True)
     found = [v for v in run_checks(depot, workers=2).violations if v.code == "ledger_tampered"]
     assert sorted((v.code, v.ledger, v.subject.split()[-1]) for v in found) == sorted(
-        ("ledger_tampered", "test_steps", str(r)) for r in (edited, emptied, forged))
+        [*(("ledger_tampered", "test_steps", str(r)) for r in (edited, emptied, forged)),
+         *(("ledger_tampered", "audit_log", str(i)) for i in (audit_edited, audit_deleted))])
     assert [v.message for v in found if v.subject.split()[-1] == str(emptied)] == [
         f"test_steps, stream run_id={emptied}: all its sealed rows are gone "
         f"({0} rows now, {_sealed_rows(depot, 'test_steps', emptied)} sealed)"]
@@ -377,33 +386,22 @@ def _waiting_for_a_lock(db) -> int:  # noqa: ANN001
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("stream", ["a visit's events", "a new stream of the audit log"])
-def test_pg_a_station_that_queues_for_a_seal_counts_the_rows_committed_before_it(pg_depot, stream):
-    """Two stations write the same stream; the second reaches its seal while the first holds the
-    head (sealed, not yet committed), waits, and must seal both rows, not only its own."""
+def test_pg_a_station_that_queues_for_a_seal_counts_the_rows_committed_before_it(pg_depot):
+    """Two stations write the same stream (a visit's events); the second reaches its seal while the
+    first holds the head (sealed, not yet committed), waits, and must seal both rows, not only its own."""
     import threading
     import time
 
     from rma.core import seals
-    from rma.core.ledger import record_audit, record_visit_event
+    from rma.core.ledger import record_visit_event
 
     depot = pg_depot
     tag = receive_unit(depot, "HU88000030")
-    if stream == "a new stream of the audit log":  # the next entries open a stream that has no head yet
-        with depot.engine.begin() as conn:
-            size = seals.ledger_for("audit_log").bucket
-            conn.execute(text("SELECT setval(pg_get_serial_sequence('audit_log', 'id'), "
-                              f"(SELECT (max(id) / {size} + 1) * {size} + {size - 1} FROM audit_log))"))
 
-    def write(uow, n: int) -> tuple[str, str]:  # noqa: ANN001
-        lead = core.get_actor(uow, "lead")
-        if stream == "a visit's events":
-            row = record_visit_event(uow, core.find_visit(uow, tag), lead, "note", details={"n": n})
-        else:
-            row = record_audit(uow, lead, "note", f"n={n}")
+    def write(uow, n: int) -> str:  # noqa: ANN001
+        row = record_visit_event(uow, core.find_visit(uow, tag), core.get_actor(uow, "lead"), "note", details={"n": n})
         uow.session.flush()
-        ledger = seals.ledger_for(type(row).__tablename__)
-        return ledger.table, ledger.stream_of(getattr(row, ledger.stream))
+        return str(row.visit_id)
 
     failed: list[BaseException] = []
 
@@ -415,8 +413,8 @@ def test_pg_a_station_that_queues_for_a_seal_counts_the_rows_committed_before_it
             failed.append(exc)
 
     with depot.uow() as first:
-        table, key = write(first, 1)
-        seals.seal_streams(first.session.connection(), {table: {key}})  # sealed; the COMMIT not sent yet
+        key = write(first, 1)
+        seals.seal_streams(first.session.connection(), {"returns_ledger": {key}})  # sealed; the COMMIT not sent yet
         other = threading.Thread(target=second_station)
         other.start()
         deadline = time.monotonic() + 30
@@ -426,14 +424,78 @@ def test_pg_a_station_that_queues_for_a_seal_counts_the_rows_committed_before_it
     other.join(30)
     assert not other.is_alive() and not failed, failed
     with depot.engine.connect() as conn:
-        head = conn.execute(text("SELECT rows FROM ledger_heads WHERE ledger = :l AND stream = :s"),
-                            {"l": table, "s": key}).scalar()
-        rows = conn.execute(text(f"SELECT count(*) FROM {table} WHERE "
-                                 + ("visit_id = :s" if table == "returns_ledger"
-                                    else f"id / {seals.ledger_for(table).bucket} = :s")),
-                            {"s": int(key)}).scalar()
-    assert head == rows and rows >= 2
+        head = conn.execute(text("SELECT rows FROM ledger_heads WHERE ledger = 'returns_ledger' AND stream = :s"),
+                            {"s": key}).scalar()
+        rows = conn.execute(text("SELECT count(*) FROM returns_ledger WHERE visit_id = :s"), {"s": int(key)}).scalar()
+    assert head == rows and rows >= 3  # received, and the two notes
     assert codes(depot) == []
+
+
+def _statements_sent(monkeypatch) -> list[list[str]]:  # noqa: ANN001
+    """PostgreSQL: each round trip of the seals, as the first word of each statement in it."""
+    from rma.core import seals
+
+    sent: list[list[str]] = []
+    real = seals._prepared_round_trip
+
+    def spy(conn, statements, returning=None):  # noqa: ANN001, ANN202
+        sent.append([sql.split(" ", 3)[0] for sql, _ in statements])
+        return real(conn, statements, returning)
+
+    monkeypatch.setattr(seals, "_prepared_round_trip", spy)
+    return sent
+
+
+@pytest.mark.postgres
+def test_pg_audit_entries_are_sealed_one_statement_each_and_two_stations_never_queue_for_them(pg_depot, monkeypatch):
+    """An audit entry (a parcel received, a user changed) is a stream of its own: its commit writes
+    its head in one statement with nothing to lock, and a second station writing an entry while the
+    first has sealed its own but not committed goes straight through. `rma check` finds both sealed;
+    an entry edited afterwards is found."""
+    import threading
+
+    from rma.core import seals
+    from rma.core.ledger import record_audit
+
+    depot = pg_depot
+    sent = _statements_sent(monkeypatch)
+    failed: list[BaseException] = []
+    done = threading.Event()
+
+    def second_station() -> None:
+        try:
+            with depot.uow() as uow:
+                record_audit(uow, core.get_actor(uow, "lead"), "note", "second")
+            done.set()
+        except BaseException as exc:  # noqa: BLE001  (reported by the test)
+            failed.append(exc)
+
+    with depot.uow() as first:
+        record_audit(first, core.get_actor(first, "lead"), "note", "first")
+        first.session.commit()  # sealed and committed
+        assert sent[-1] == ["INSERT"]  # one statement, one round trip
+        record_audit(first, core.get_actor(first, "lead"), "note", "third")
+        first.session.flush()
+        touched = first.session.info.pop(seals.SESSION_KEY)
+        new = first.session.info.pop(seals.NEW_OWNERS_KEY)
+        seals.seal_streams(first.session.connection(), touched, new)  # sealed; the COMMIT not sent yet
+        other = threading.Thread(target=second_station)
+        other.start()
+        assert done.wait(30), f"the second station waited for the first: {failed}"
+    other.join(30)
+    assert not failed, failed
+    assert codes(depot) == []
+    with depot.engine.connect() as conn:
+        entries = conn.execute(text("SELECT id FROM audit_log WHERE action = 'note' ORDER BY id")).scalars().all()
+        heads = conn.execute(text("SELECT stream, rows FROM ledger_heads WHERE ledger = 'audit_log' "
+                                  "AND stream IN :s").bindparams(bindparam("s", expanding=True)),
+                             {"s": [str(e) for e in entries]}).all()
+    assert len(entries) == 3 and sorted(heads) == sorted((str(e), 1) for e in entries)
+    with depot.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update"))
+        conn.execute(text("UPDATE audit_log SET subject = 'edited' WHERE id = :id"), {"id": entries[0]})
+        conn.execute(text("ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_no_update"))
+    assert codes(depot) == ["ledger_tampered"]
 
 
 @pytest.mark.postgres
@@ -535,17 +597,8 @@ def test_pg_a_received_unit_is_sealed_in_one_statement_and_a_head_found_in_the_w
     one statement with nothing to lock. If a head for that visit is somehow there already (left
     behind, or planted with wrong figures), that statement leaves it alone and the seal rewrites it
     the ordinary way: `rma check` finds the new visit's ledger sealed either way."""
-    from rma.core import seals
-
     depot = pg_depot
-    sent: list[list[str]] = []
-    real = seals._prepared_round_trip
-
-    def spy(conn, statements, returning=None):  # noqa: ANN001, ANN202
-        sent.append([sql.split(" ", 3)[0] for sql, _ in statements])
-        return real(conn, statements, returning)
-
-    monkeypatch.setattr(seals, "_prepared_round_trip", spy)
+    sent = _statements_sent(monkeypatch)
     receive_unit(depot, "HU88000001")
     assert sent[-1] == ["INSERT"]  # the new visit's head, in one statement and one round trip
     assert codes(depot) == []
