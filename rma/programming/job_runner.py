@@ -38,7 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from rma import config
 from rma.core.models import User
-from rma.core.seals import seal_streams
+from rma.core.seals import AppendSeal
 from rma.core.services import get_actor, require_role
 from rma.db import Database, UnitOfWork
 from rma.errors import DomainError
@@ -339,7 +339,7 @@ class _Blocks:
         self.attempt_id, self.job_id, self.clock = attempt_id, job_id, db.clock
         self.conn = db.engine.connect()
         self.table = ProgrammingBlock.__table__
-        self.stream = {self.table.name: {str(attempt_id)}}
+        self.seal = AppendSeal(self.table.name, attempt_id)  # SQLite: the attempt's blocks hashed as they come
         self.seq, self.beat = 0, time.monotonic()
 
     def write(self, done: int) -> None:
@@ -347,11 +347,12 @@ class _Blocks:
         with self.conn.begin():
             self.conn.execute(insert(self.table).values(attempt_id=self.attempt_id, seq=self.seq, done=done,
                                                         at=self.clock()))
-            seal_streams(self.conn, self.stream)
+            self.seal.seal(self.conn)
             if time.monotonic() - self.beat >= HEARTBEAT_EVERY_S:
                 self.conn.execute(update(IcJobLock).where(IcJobLock.job_id == self.job_id)
                                   .values(heartbeat_at=self.clock()))
                 self.beat = time.monotonic()
+        self.seal.committed()
 
     def close(self) -> None:
         try:

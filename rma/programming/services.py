@@ -40,7 +40,7 @@ from rma import __version__, config
 from rma.core.ledger import record_visit_event
 from rma.core.models import Role, Unit, User, Visit
 from rma.core.parse import check_limit, clean_key, clean_text, known_id
-from rma.core.seals import seal_streams
+from rma.core.seals import AppendSeal
 from rma.core.services import (
     find_open_visit,
     get_actor,
@@ -291,15 +291,15 @@ class _Stopped(Exception):
 class BlockWriter:
     """Commits each acknowledged block to the ledger, on one connection kept for the attempt.
 
-    One short transaction a block: its INSERT, the seal of the attempt's stream of blocks, and
-    every few seconds the lock's heartbeat.
+    One short transaction a block: its INSERT, the seal of the attempt's stream of blocks
+    (``AppendSeal``: on SQLite only the new block is hashed), and every few seconds the lock's heartbeat.
     """
 
     def __init__(self, db: Database, attempt_id: int, visit_id: int) -> None:
         self.attempt_id, self.visit_id, self.clock = attempt_id, visit_id, db.clock
         self.conn = db.engine.connect()
         self.table = ProgrammingBlock.__table__
-        self.stream = {self.table.name: {str(attempt_id)}}
+        self.seal = AppendSeal(self.table.name, attempt_id)  # SQLite: the attempt's blocks hashed as they come
         self.seq = 0
         self.beat = time.monotonic()
 
@@ -308,12 +308,13 @@ class BlockWriter:
         row = insert(self.table).values(attempt_id=self.attempt_id, seq=self.seq, done=done, at=self.clock())
         with self.conn.begin():
             self.conn.execute(row)
-            seal_streams(self.conn, self.stream)
+            self.seal.seal(self.conn)
             if time.monotonic() - self.beat >= HEARTBEAT_EVERY_S:  # other stations: this attempt is alive
                 self.conn.execute(update(ProgrammingLock).where(
                     ProgrammingLock.visit_id == self.visit_id, ProgrammingLock.attempt_id == self.attempt_id)
                     .values(heartbeat_at=self.clock()))
                 self.beat = time.monotonic()
+        self.seal.committed()
 
     def close(self) -> None:
         self.conn.close()

@@ -27,7 +27,7 @@ from rma.core.checks import Violation, register_check
 from rma.core.ledger import record_visit_event
 from rma.core.models import LedgerRow, Role, Unit, User, Visit
 from rma.core.parse import check_limit, clean_key, clean_text, known_id
-from rma.core.seals import insert_sealed, ledger_for, note_written, seal_streams
+from rma.core.seals import AppendSeal, insert_sealed, ledger_for, note_written
 from rma.core.services import find_open_visit, get_actor, require_role, transition
 from rma.core.states import VisitState
 from rma.db import Database, UnitOfWork
@@ -297,7 +297,8 @@ class StepWriter:
 
     A step and the seal of the run's stream of steps (``rma.core.seals``) go together: on
     PostgreSQL in one statement in autocommit (one round trip), on SQLite in one short
-    transaction. No pool checkout and no ORM flush per step.
+    transaction that hashes only the new step (``AppendSeal``). No pool checkout and no ORM flush
+    per step.
     """
 
     def __init__(self, db: Database, run_id: int, visit_id: int, clock: Callable[[], datetime]) -> None:
@@ -308,7 +309,7 @@ class StepWriter:
             self.conn = self.conn.execution_options(isolation_level="AUTOCOMMIT")
             self.conn.execute(text("SET TIME ZONE 'UTC'"))  # (DateStyle: ISO on every connection, rma.db)
         self.table = TestStepResult.__table__
-        self.stream = {self.table.name: {str(run_id)}}
+        self.seal = AppendSeal(self.table.name, run_id)  # SQLite: the run's steps hashed as they come
         self.beat = time.monotonic()
 
     def write(self, s: StepOutcome) -> None:
@@ -328,9 +329,10 @@ class StepWriter:
             return
         with self.conn.begin():
             self.conn.execute(insert(self.table).values(**values))
-            seal_streams(self.conn, self.stream)
+            self.seal.seal(self.conn)
             if beat is not None:
                 self.conn.execute(beat)
+        self.seal.committed()
 
     def heartbeat(self) -> None:
         """Before a wait on the operator: the lock stays fresh however long a step takes."""

@@ -147,6 +147,58 @@ def test_sqlite_a_run_rewritten_with_the_guards_dropped_is_found(sqlite_depot):
     assert not [v for v in found if v.code.startswith("ledger_guard") or v.code == "ledger_unguarded"]
 
 
+def test_sqlite_a_runs_steps_are_sealed_from_a_running_hash_that_never_absorbs_a_wrong_row(sqlite_depot):
+    """SQLite seals each step of a run by hashing only that step onto the run's running hash: the
+    heads equal the ones computed from all the rows; a head moved behind the writer's back is
+    sealed again from all the rows; a step rolled back leaves the running hash as it was; and an
+    earlier step edited behind rma's back during the run is not taken into the next step's seal,
+    so `rma check` finds it."""
+    from rma.core import seals
+
+    depot = sqlite_depot
+    _, run_id = failed_run(depot)  # its steps written by the station's step writer
+    ledger = seals.ledger_for("test_steps")
+
+    def head_matches_rows() -> bool:
+        with depot.engine.connect() as conn:
+            head = conn.execute(text("SELECT rows, digest FROM ledger_heads WHERE ledger = 'test_steps' "
+                                     "AND stream = :s"), {"s": str(run_id)}).one()
+            return tuple(head) == seals.exact_digest(conn, ledger, str(run_id))
+
+    assert head_matches_rows() and codes(depot) == []
+    seal = seals.AppendSeal("test_steps", run_id)
+
+    def add(fail: bool = False) -> None:  # the run's next step
+        with depot.engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO test_steps ({STEP_COLUMNS}) SELECT {STEP_COLUMNS.replace('seq', 'seq + 1')} "
+                              "FROM test_steps WHERE id = (SELECT max(id) FROM test_steps WHERE run_id = :r)"),
+                         {"r": run_id})
+            seal.seal(conn)
+            if fail:
+                raise RuntimeError("the transaction fails after its seal")
+        seal.committed()
+
+    add()  # this writer's first seal: from all the rows
+    add()  # then from its running hash
+    assert head_matches_rows() and codes(depot) == []
+    with depot.engine.begin() as conn:
+        conn.execute(text("UPDATE ledger_heads SET digest = 'moved' WHERE ledger = 'test_steps' AND stream = :s"),
+                     {"s": str(run_id)})
+    add()
+    assert head_matches_rows() and codes(depot) == []
+    with pytest.raises(RuntimeError):
+        add(fail=True)
+    add()
+    assert head_matches_rows() and codes(depot) == []
+    with depot.engine.begin() as conn:
+        _switch_guards(conn, "test_steps", on=False)
+        conn.execute(text("UPDATE test_steps SET value = '0.5' WHERE id = (SELECT max(id) FROM test_steps "
+                          "WHERE run_id = :r)"), {"r": run_id})  # a step sealed already
+        _switch_guards(conn, "test_steps", on=True)
+    add()
+    assert not head_matches_rows() and codes(depot) == ["ledger_tampered"]
+
+
 def test_sqlite_a_dropped_or_rewritten_guard_is_reported(sqlite_depot):
     depot = sqlite_depot
     receive_unit(depot, "HU88000009")
