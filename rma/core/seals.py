@@ -287,6 +287,12 @@ _LOCK_HEADS = (
 _statement = lru_cache(maxsize=512)(text)
 
 
+# SQLite: write (or rewrite) the heads of streams from digests computed here.
+_SQLITE_WRITE_HEADS = text(
+    f"INSERT INTO {HEADS} (ledger, stream, rows, digest) VALUES (:ledger, :stream, :rows, :digest) "
+    "ON CONFLICT (ledger, stream) DO UPDATE SET rows = excluded.rows, digest = excluded.digest")
+
+
 def _pg_digests_sql(todo: dict[str, list[str]], params: dict[str, Any]) -> str:
     """One row per stream of ``todo`` that has rows: (ledger, stream, n, d), its digest computed from
     its rows as the statement's snapshot sees them; the values go into ``params``."""
@@ -382,10 +388,8 @@ def seal_streams(conn: Connection, touched: dict[str, set[str]], new: set[tuple[
             f"ORDER BY {group}, \"{ledger.order}\") GROUP BY g"), params).all()
         found = {stream: (n, hashlib.sha256(rows_text.encode("utf-8")).hexdigest()) for stream, n, rows_text in rows}
         empty = (0, "")
-        conn.execute(_statement(
-            f"INSERT INTO {HEADS} (ledger, stream, rows, digest) VALUES (:ledger, :stream, :rows, :digest) "
-            "ON CONFLICT (ledger, stream) DO UPDATE SET rows = excluded.rows, digest = excluded.digest"),
-            [dict(zip(("ledger", "stream", "rows", "digest"), (table, s, *found.get(s, empty)))) for s in streams])
+        conn.execute(_SQLITE_WRITE_HEADS,
+                     [dict(zip(("ledger", "stream", "rows", "digest"), (table, s, *found.get(s, empty)))) for s in streams])
 
 
 def insert_sealed(conn: Connection, table: Table, values: dict[str, Any]) -> None:
@@ -442,38 +446,38 @@ class AppendSeal:
         self.value, self.key = stream_value, self.ledger.stream_of(stream_value)
         self._kept: tuple[int, int, Any, str] | None = None  # (rows, last id, running hash, digest) committed
         self._next: tuple[int, int, Any, str] | None = None
+        ledger = self.ledger  # the statements, built once for the whole run
+        self._rows_after = text(
+            f'SELECT "{ledger.order}", {canonical_sql(ledger, "sqlite")} FROM {ledger.table} '
+            f'WHERE "{ledger.stream}" = :v AND "{ledger.order}" > :after ORDER BY "{ledger.order}"')
+        self._move_head = text(
+            f"UPDATE {HEADS} SET rows = :rows, digest = :digest WHERE ledger = :ledger AND stream = :stream "
+            "AND rows = :was_rows AND digest = :was_digest")
 
     def seal(self, conn: Connection) -> None:
         ledger = self.ledger
         if conn.dialect.name != "sqlite":
             seal_streams(conn, {ledger.table: {self.key}})
             return
-        rows_sql = _statement(
-            f'SELECT "{ledger.order}", {canonical_sql(ledger, "sqlite")} FROM {ledger.table} '
-            f'WHERE "{ledger.stream}" = :v AND "{ledger.order}" > :after ORDER BY "{ledger.order}"')
         kept = self._kept
         if kept is not None:
             rows, last, running, sealed = kept
-            new = conn.execute(rows_sql, {"v": self.value, "after": last}).all()
+            new = conn.execute(self._rows_after, {"v": self.value, "after": last}).all()
             running = running.copy()
             for _, row in new:
                 running.update((ROW_SEP + row).encode("utf-8"))
             digest_now = running.hexdigest()
-            moved = conn.execute(_statement(
-                f"UPDATE {HEADS} SET rows = :rows, digest = :digest WHERE ledger = :ledger AND stream = :stream "
-                "AND rows = :was_rows AND digest = :was_digest"),
-                {"rows": rows + len(new), "digest": digest_now, "ledger": ledger.table, "stream": self.key,
-                 "was_rows": rows, "was_digest": sealed}).rowcount
+            moved = conn.execute(self._move_head, {
+                "rows": rows + len(new), "digest": digest_now, "ledger": ledger.table, "stream": self.key,
+                "was_rows": rows, "was_digest": sealed}).rowcount
             if moved == 1:
                 self._next = (rows + len(new), new[-1][0] if new else last, running, digest_now)
                 return
-        every = conn.execute(rows_sql, {"v": self.value, "after": -1}).all()
+        every = conn.execute(self._rows_after, {"v": self.value, "after": -1}).all()
         running = hashlib.sha256(ROW_SEP.join(row for _, row in every).encode("utf-8"))
         digest_now = running.hexdigest() if every else ""
-        conn.execute(_statement(
-            f"INSERT INTO {HEADS} (ledger, stream, rows, digest) VALUES (:ledger, :stream, :rows, :digest) "
-            "ON CONFLICT (ledger, stream) DO UPDATE SET rows = excluded.rows, digest = excluded.digest"),
-            {"ledger": ledger.table, "stream": self.key, "rows": len(every), "digest": digest_now})
+        conn.execute(_SQLITE_WRITE_HEADS,
+                     {"ledger": ledger.table, "stream": self.key, "rows": len(every), "digest": digest_now})
         self._next = (len(every), every[-1][0] if every else -1, running, digest_now) if every else None
 
     def committed(self) -> None:
