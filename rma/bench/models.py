@@ -115,8 +115,10 @@ class Finding(LedgerRow, Base):
         # figures: a month's fault Pareto and no-fault-found, from the index alone
         Index("ix_bench_findings_at", "at", "model_id", "visit_id", "sign", "nff", "symptom_code", "defect_code",
               "designator"),
-        # a visit's findings; figures: the standing and no-fault-found findings of the visits that left
-        Index("ix_bench_findings_visit_id", "visit_id", "sign", "nff"),
+        # a visit's findings in id order (its seal's stream, read with no sort); figures: the standing
+        # and no-fault-found findings of the visits that left; rma check: when a visit was first found
+        # at (the bench's decisions), all from the index alone
+        Index("ix_bench_findings_visit_id", "visit_id", "id", "sign", "nff", "at"),
     )
 
     id: Mapped[intpk]

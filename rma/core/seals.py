@@ -567,15 +567,18 @@ def reseal(conn: Connection, ledger: Ledger) -> int:
 
 
 def stream_index(ledger: Ledger) -> str | None:
-    """An index on the stream column alone, if the ledger has one: SQLite hands each key's rows
-    over from it in rowid order, which is id order (the id is the rowid), with no sort."""
+    """An index that orders the rows by stream, then id: on the stream column alone (SQLite hands
+    each key's rows over from it in rowid order, which is id order: the id is the rowid), or led
+    by the stream and the id (more columns after them let a reader of those columns skip the
+    table). Read through it, the streams come in order, each in id order, with no sort."""
     if ledger.bucket:
         return None
     from rma.core.models import Base
 
     table = Base.metadata.tables[ledger.table]
     for index in sorted(table.indexes, key=lambda i: i.name or ""):
-        if [c.name for c in index.columns] == [ledger.stream]:
+        names = [c.name for c in index.columns]
+        if names == [ledger.stream] or names[:2] == [ledger.stream, ledger.order]:
             return index.name
     return None
 

@@ -8,7 +8,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from rma.bench import codes, labour, photos, services, views
 from rma.bench.models import ApprovalRequest, Finding, LabourSession, RepairCard
@@ -665,3 +665,51 @@ def test_the_week_starts_on_monday_in_the_lead_view(depot):
         view = views.lead_view(uow)
     week = date.fromisoformat(view["week_from"][:10])
     assert week.weekday() == 0 and week <= date.fromisoformat(view["today_from"][:10])
+
+
+def test_the_findings_are_checked_in_ranges_of_visits_read_in_id_order_and_an_edit_is_found(depot, monkeypatch):
+    """``rma check`` reads the findings of a range of visits through their visit index, each
+    visit's in id order, so that a clean ledger is verified from that one pass (no visit's stream
+    recomputed on its own), even where a withdrawal (sign −1) came after the finding it withdraws;
+    its workers share the ranges; an edited finding and a deleted one are each found once."""
+    from rma.core import checks, seals
+    from tests.integration.test_tamper import _switch_guards
+
+    tags = []
+    for serial in ("HU88000061", "HU88000062", "HU88000063"):
+        tag = to_bench(depot, serial)
+        coded(depot, tag)
+        first = act(depot, "tech", services.add_finding, tag, **LCD_LOOSE)
+        act(depot, "tech", services.withdraw_finding, tag, first["id"], reason="录错")
+        act(depot, "tech", services.add_finding, tag, **{**LCD_LOOSE, "designator": "J4"})
+        tags.append(tag)
+    assert seals.stream_index(seals.ledger_for("bench_findings")) == "ix_bench_findings_visit_id"
+    monkeypatch.setattr(checks, "ROWS_PER_PIECE", 1)
+    with depot.uow(readonly=True) as uow:
+        pieces = checks.plan(uow)
+        ids = {t: str(core.find_visit(uow, t).id) for t in tags}
+    assert len([p for p in pieces if p[:2] == ("seals", "bench_findings")]) > 1 and ("lost", "bench_findings") in pieces
+
+    recomputed = []
+    exact = seals.exact_digest
+    monkeypatch.setattr(seals, "exact_digest", lambda conn, ledger, stream: recomputed.append(stream) or exact(
+        conn, ledger, stream))
+    assert [v.code for v in run_checks_of(depot)] == [] and recomputed == []
+
+    edited, cut = ids[tags[0]], ids[tags[2]]
+    with depot.engine.begin() as conn:
+        _switch_guards(conn, "bench_findings", on=False)
+        conn.execute(text("UPDATE bench_findings SET note = 'forged' WHERE id = (SELECT max(id) FROM bench_findings "
+                          "WHERE visit_id = :v)"), {"v": int(edited)})
+        conn.execute(text("DELETE FROM bench_findings WHERE id = (SELECT max(id) FROM bench_findings "
+                          "WHERE visit_id = :v)"), {"v": int(cut)})
+        _switch_guards(conn, "bench_findings", on=True)
+    found = [(v.code, v.ledger, v.subject.split()[-1]) for v in run_checks_of(depot)]
+    assert sorted(found) == sorted([("ledger_tampered", "bench_findings", edited),
+                                    ("ledger_tampered", "bench_findings", cut)])
+
+
+def run_checks_of(db):  # noqa: ANN001, ANN201
+    from rma.core.checks import run_checks
+
+    return run_checks(db, workers=1).violations
