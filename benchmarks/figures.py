@@ -18,12 +18,13 @@ These rows are not sealed (the copy is dropped after the run; ``rma check`` is n
 On PostgreSQL the copy is a database named ``figures_…``; when the fixture's template is missing
 (a size nobody built), the fixture is built straight into that copy and not cached.
 
-Measured, each the best of ``--repeat`` runs after a first (cold) one: the dashboard's load for
-the last month of the fixture's past (every figure, the three Paretos, the 12-month turnaround
-trend from the turnaround's own query), the same for the 12 months to it, and ``rma report
-month`` of that month with both files; the first runs with no past month's parts cost kept
+Measured, each the median (judged against the target) and the best of ``--repeat`` runs after a
+first (cold) one: the dashboard's load for the last month of the fixture's past (every figure, the
+three Paretos, the 12-month turnaround trend from the turnaround's own query), the same for the 12
+months to it, and ``rma report month`` of that month with both files; the first runs with no past month's parts cost kept
 (``PartsCostMonth``), the others with what they kept; and the year again with nothing kept before
-each run (what the first look at a year costs).
+each run (what the first look at a year costs). The stores' figures as of today (stock turns, slow
+and dead stock), which a process keeps until the next stock move, are read again in every run.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import argparse
 import math
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -175,19 +177,20 @@ def fill(url: str, moves: int) -> dict[str, int]:
 
 # ---------------------------------------------------------------- the measurements
 
-def _timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+def _timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:
+    """The first (cold) run, then the median and the best of ``repeat`` runs."""
     t = time.perf_counter()
     fn()
     cold = time.perf_counter() - t
-    best = math.inf
+    runs = []
     for _ in range(repeat):
         t = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t)
-    return cold, best
+        runs.append(time.perf_counter() - t)
+    return cold, statistics.median(runs), min(runs)
 
 
-def measure(url: str, repeat: int, *, breakdown: bool = False) -> dict[str, tuple[float, float]]:
+def measure(url: str, repeat: int, *, breakdown: bool = False) -> dict[str, tuple[float, float, float]]:
     from rma.inventory.models import PartsCostMonth
     from rma.reports import figures as F
     from rma.reports import monthly
@@ -203,6 +206,9 @@ def measure(url: str, repeat: int, *, breakdown: bool = False) -> dict[str, tupl
     print(f"  month {month}, year {first} to {month}", flush=True)
 
     def dashboard(**window: str) -> None:
+        # the stores' figures as of today are kept in the process until the next stock move, and a
+        # working store books one every few minutes: each load reads them again, as the floor's would
+        F._TODAY.clear()
         with db.uow(readonly=True) as uow:
             F.all_figures(uow, F.filters(uow, **window), trend_months=12)  # the page's load, every Pareto
 
@@ -293,11 +299,11 @@ def main() -> None:
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def _report(results: dict[str, tuple[float, float]]) -> None:
-    for name, (cold, best) in results.items():
-        verdict = "ok" if best <= TARGETS[name] else "OVER"
-        print(f"  {name:<18} cold {cold:6.2f} s   best {best:6.2f} s   target ≤ {TARGETS[name]:.0f} s  {verdict}",
-              flush=True)
+def _report(results: dict[str, tuple[float, float, float]]) -> None:
+    for name, (cold, median, best) in results.items():
+        verdict = "ok" if median <= TARGETS[name] else "OVER"  # judged on the median, not the luckiest run
+        print(f"  {name:<18} cold {cold:6.2f} s   median {median:6.2f} s   best {best:6.2f} s   "
+              f"target ≤ {TARGETS[name]:.0f} s  {verdict}", flush=True)
 
 
 if __name__ == "__main__":

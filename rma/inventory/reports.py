@@ -348,14 +348,24 @@ def _last_issue_months(uow: UnitOfWork) -> dict[int, int]:
     return out
 
 
-def _first_stock_months(uow: UnitOfWork) -> dict[int, int]:
+def _first_stock_months(uow: UnitOfWork, part_ids: list[int]) -> dict[int, int]:
+    """Per part of ``part_ids``, the first month it was in stock: its first closed month's
+    snapshot, else its first receipt, read from the part's own range of the flows index (its
+    seal key), never from the whole ledger."""
+    if not part_ids:
+        return {}
     out = dict(uow.session.execute(select(StockSnapshot.part_id, func.min(StockSnapshot.month))
-                                   .group_by(StockSnapshot.part_id)).all())
-    for pid, month in uow.session.execute(
-            select(StockMove.part_id, func.min(StockMove.month)).where(StockMove.kind == MoveKind.RECEIPT.value,
-                                                                        StockMove.part_id.not_in(list(out) or [0]))
-            .group_by(StockMove.part_id)):
-        out[pid] = month
+                                   .where(StockSnapshot.part_id.in_(part_ids)).group_by(StockSnapshot.part_id)).all())
+    rest = [pid for pid in part_ids if pid not in out]
+    if rest:
+        m = StockMove
+        key = cast(Part.id, BigInteger) * MONTH_SPAN
+        first_receipt = (select(func.min(m.seal_key))
+                         .where(m.seal_key >= key, m.seal_key < key + MONTH_SPAN, m.kind == MoveKind.RECEIPT.value)
+                         .scalar_subquery())
+        for pid, first in uow.session.execute(select(Part.id, first_receipt).where(Part.id.in_(rest))):
+            if first is not None:
+                out[pid] = int(first) - pid * MONTH_SPAN
     return out
 
 
@@ -368,8 +378,8 @@ def slow_stock(uow: UnitOfWork) -> dict[str, Any]:
     now = current_month(uow)
     held = _store_on_hand(uow)
     last = _last_issue_months(uow)
-    first = _first_stock_months(uow)
     ids = [pid for pid, (q, _v) in held.items() if q > 0]
+    first = _first_stock_months(uow, [pid for pid in ids if pid not in last])  # since when a never-issued part idles
     parts = {p.id: p for p in uow.session.scalars(select(Part).where(Part.id.in_(ids), Part.category != "unit"))}
     rows = []
     for pid, p in parts.items():

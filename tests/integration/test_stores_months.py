@@ -177,7 +177,8 @@ def test_slow_and_dead_stock_stock_turns_and_fill_rate(store, clock):
     slow = {r["part_number"]: r for r in read(db, reports.slow_stock)["rows"]}
     assert (slow["IC-TDA7851"]["status"], slow["IC-TDA7851"]["idle_months"], slow["IC-TDA7851"]["last_issue"]) == (
         "slow", 8, month(8))
-    assert (slow["SPI-W25Q128"]["status"], slow["SPI-W25Q128"]["last_issue"]) == ("dead", None)  # in since month 14
+    spi = slow["SPI-W25Q128"]  # never issued: idle since its receipt, month 14
+    assert (spi["status"], spi["last_issue"], spi["idle_months"]) == ("dead", None, 14)
     assert "IC-PMIC-88" not in slow
     turns = read(db, reports.stock_turns)
     assert turns["months"] == [month(12), month(1)]
