@@ -113,6 +113,14 @@ def filters(uow: UnitOfWork, *, month: str | None = None, date_from: str | None 
                    clean_key(customer, "customer") if customer else None)
 
 
+def page_filters(uow: UnitOfWork, month: str | None, to: str | None, model: str | None,
+                 customer: str | None) -> Filters:
+    """The dashboard's and its lists' filters: one month, or the months ``month``..``to`` when a
+    last month is given too (a year at most); none: this month."""
+    window = {"date_from": month or None, "date_to": to} if to else {"month": month or None}
+    return filters(uow, **window, model=model or None, customer=customer or None)
+
+
 @dataclass(frozen=True)
 class _Window:
     start: datetime

@@ -1,7 +1,7 @@
 """The dashboard area (lead, supervisor):
 
-- ``/dashboard``        the month's figures as tiles and charts, filtered by month, model and
-                        customer; every number and bar clicks through to its list; it refreshes
+- ``/dashboard``        the month's figures as tiles and charts, filtered by month (or months
+                        ``month``..``to``, a year at most), model and customer; every number and bar clicks through to its list; it refreshes
                         while open; the monthly report (售后月报表) downloads as XLSX or PDF
 - ``/dashboard/list``   the visits, test runs, parts moves or programming attempts behind a figure
 - ``/settings``         the department's settings (pages_settings.py)
@@ -40,10 +40,12 @@ REFRESH_SECONDS = 60
 TREND_MONTHS = 12
 
 
-def _load(uow: Any, month: str | None, model: str | None, customer: str | None, by: str) -> dict[str, Any]:
-    f = F.filters(uow, month=month or None, model=model or None, customer=customer or None)
+def _load(uow: Any, month: str | None, to: str | None, model: str | None, customer: str | None,
+          by: str) -> dict[str, Any]:
+    f = F.page_filters(uow, month, to, model, customer)
     fig = F.all_figures(uow, f, paretos=(by,), trend_months=TREND_MONTHS)
-    return {"month": F.month_text(f.first), "fig": fig, "trend": fig["turnaround"].pop("trend")}
+    return {"month": F.month_text(f.first), "last": F.month_text(f.last), "fig": fig,
+            "trend": fig["turnaround"].pop("trend")}
 
 
 def _choices(uow: Any) -> dict[str, dict[str, str]]:
@@ -57,13 +59,15 @@ def register() -> None:
     register_settings()
 
     @protected_page(DASHBOARD.path, area=DASHBOARD, title="Dashboard")
-    async def dashboard_page(user: SessionUser, month: str | None = None, model: str | None = None,
-                             customer: str | None = None) -> None:
+    async def dashboard_page(user: SessionUser, month: str | None = None, to: str | None = None,
+                             model: str | None = None, customer: str | None = None) -> None:
         choices = await runtime.read(_choices)
         with ui.row().classes("w-full items-end gap-3"):
             ui.label(_("Dashboard")).classes("text-2xl font-semibold mr-4")
             month_in = ui.input(_("Month"), value=month or date.today().strftime("%Y-%m")).props(
                 "type=month outlined dense stack-label data-testid=dash-month")
+            to_in = ui.input(_("to month (optional)"), value=to or "").props(
+                "type=month outlined dense stack-label clearable data-testid=dash-to")
             model_in = ui.select(choices["models"], value=model if model in choices["models"] else "",
                                  label=_("Model")).props("outlined dense data-testid=dash-model").classes("min-w-36")
             customer_in = ui.select(choices["customers"], value=customer if customer in choices["customers"] else "",
@@ -77,8 +81,8 @@ def register() -> None:
         content = ui.column().classes("w-full gap-4")
         state: dict[str, Any] = {"pareto_by": "defect"}
 
-        def wanted() -> tuple[str | None, str | None, str | None]:
-            return month_in.value or None, model_in.value or None, customer_in.value or None
+        def wanted() -> tuple[str | None, str | None, str | None, str | None]:
+            return month_in.value or None, to_in.value or None, model_in.value or None, customer_in.value or None
 
         async def show() -> None:
             asked = wanted()
@@ -95,16 +99,17 @@ def register() -> None:
                 build(data)
 
         def link(figure: str, key: str | None = None, month: str | None = None) -> str:
-            data = state["data"]
-            return drill_url(figure, key, month=month or data["month"], model=model_in.value or None,
-                             customer=customer_in.value or None)
+            data = state["data"]  # a month of the trend, or the figures' window
+            return drill_url(figure, key, month=month or data["month"], to=None if month else data["last"],
+                             model=model_in.value or None, customer=customer_in.value or None)
 
         def go(figure: str, key: str | None = None, month: str | None = None) -> None:
             ui.navigate.to(link(figure, key, month))
 
         def build(data: dict[str, Any]) -> None:
             fig = data["fig"]
-            ui.label(_("Figures of {month}").format(month=data["month"])).classes("text-lg text-slate-600").props(
+            ui.label(_("Figures of {month}").format(month=data["month"]) if data["month"] == data["last"] else
+                     _("Figures of {first} to {last}").format(first=data["month"], last=data["last"])).classes("text-lg text-slate-600").props(
                 "data-testid=dash-title")
             tiles(fig, lambda figure, key=None: link(figure, key))
             with ui.grid(columns=2).classes("w-full gap-4"):
@@ -165,9 +170,9 @@ def register() -> None:
 
         async def download(kind: str) -> None:
             asked = wanted()
-            month_text = state.get("data", {}).get("month")
+            month_text = state.get("data", {}).get("last")  # a window's report is of its last month
             try:
-                body = await runtime.read(lambda uow: _report(uow, month_text or asked[0], asked[1], asked[2], kind))
+                body = await runtime.read(lambda uow: _report(uow, month_text or asked[0], asked[2], asked[3], kind))
             except DomainError as exc:
                 notify_problem(error_message(exc))
                 return
@@ -175,7 +180,7 @@ def register() -> None:
                                 "application/pdf" if kind == "pdf" else
                                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
-        for element in (month_in, model_in, customer_in):
+        for element in (month_in, to_in, model_in, customer_in):
             element.on_value_change(show)
         ui.timer(REFRESH_SECONDS, show)  # the figures move while the page is open
         await show()

@@ -29,9 +29,9 @@ TITLES = {  # English, shown through _()
 }
 
 
-def _load(uow: Any, figure: str, key: str | None, month: str | None, model: str | None,
+def _load(uow: Any, figure: str, key: str | None, month: str | None, to: str | None, model: str | None,
           customer: str | None) -> dict[str, Any]:
-    f = F.filters(uow, month=month or None, model=model or None, customer=customer or None)
+    f = F.page_filters(uow, month, to, model, customer)
     if figure in F.RUN_SETS:
         return {"kind": "runs", **F.drill_runs(uow, f, figure, limit=LIMIT)}
     if figure == "parts_cost":
@@ -72,23 +72,27 @@ def _rows(data: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
 def register_list() -> None:
     @protected_page("/dashboard/list", area=DASHBOARD, title="Figure")
     async def list_page(user: SessionUser, figure: str = "received", key: str | None = None,
-                        month: str | None = None, model: str | None = None, customer: str | None = None) -> None:
+                        month: str | None = None, to: str | None = None, model: str | None = None,
+                        customer: str | None = None) -> None:
         try:
-            data = await runtime.read(lambda uow: _load(uow, figure, key, month, model, customer))
+            data = await runtime.read(lambda uow: _load(uow, figure, key, month, to, model, customer))
         except DomainError as exc:
             error_panel(error_message(exc))
             return
         title = _(TITLES.get(figure, figure))
         f = data["filters"]
-        back = "/dashboard?" + "&".join(f"{k}={v}" for k, v in (("month", f["from"]), ("model", f["model"]),
-                                                               ("customer", f["customer"])) if v)
+        one_month = f["from"] == f["to"]
+        back = "/dashboard?" + "&".join(f"{k}={v}" for k, v in (
+            ("month", f["from"]), ("to", None if one_month else f["to"]), ("model", f["model"]),
+            ("customer", f["customer"])) if v)
         with ui.row().classes("items-baseline gap-3"):
             ui.link(_("← Dashboard"), back).props("data-testid=list-back")
             ui.label(title + (f" · {key}" if key else "")).classes("text-2xl font-semibold").props(
                 "data-testid=list-title")
         ui.label(_("{month} · model {model} · customer {customer}").format(
-            month=f["from"], model=f["model"] or _("all"), customer=f["customer"] or _("all"))).classes(
-            "text-slate-600")
+            month=f["from"] if one_month else _("{first} to {last}").format(first=f["from"], last=f["to"]),
+            model=f["model"] or _("all"), customer=f["customer"] or _("all"))).classes(
+            "text-slate-600").props("data-testid=list-filters")
         ui.label(_("{total} in all").format(total=data["total"]) + (
             " · " + _("the newest {shown} shown").format(shown=len(data["rows"]))
             if data["total"] > len(data["rows"]) else "")).classes("font-semibold").props("data-testid=list-total")

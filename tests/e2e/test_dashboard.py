@@ -90,6 +90,32 @@ def test_the_supervisor_opens_the_biggest_fault_and_downloads_the_month(browser,
     assert quality["Repeat-repair rate"] == 0.3333
 
 
+def test_the_supervisor_reads_three_months_at_once_and_opens_the_visits_behind_a_tile(browser, station, june):
+    browser.set_window_size(1400, 1000)
+    log_in(browser, station, "boss", "boss-pass-1")
+    wait_for_path(browser, "/")
+    browser.get(station.url("/dashboard?month=2025-05&to=2025-07"))  # June's visits, and a month either side
+    connected(browser)
+    wait_for_text(browser, "dash-title", "Figures of 2025-05 to 2025-07")
+    wait_for_text(browser, "tile-received-value", "7")
+    element(browser, "tile-received").click()
+    wait_for_path(browser, "/dashboard/list")
+    wait_for_text(browser, "list-filters", "2025-05 to 2025-07")
+    assert element(browser, "list-total").text.startswith("7 in all")
+    assert all(tag in element(browser, "list-rows").text for tag in (june["U1"], june["U2"], june["U4"]))
+    element(browser, "list-back").click()
+    wait_for_path(browser, "/dashboard")
+    wait_for_text(browser, "dash-title", "Figures of 2025-05 to 2025-07")
+
+    browser.get(station.url("/dashboard?month=2025-07&to=2025-05"))  # backwards: said, not drawn
+    connected(browser)
+    wait_for_notification(browser, "the window starts (2025-07) after it ends (2025-05)")
+    browser.get(station.url("/dashboard?month=2025-07&to=2025-08"))  # months with nothing received
+    connected(browser)
+    wait_for_text(browser, "dash-title", "Figures of 2025-07 to 2025-08")
+    wait_for_text(browser, "tile-received-value", "0")
+
+
 @pytest.fixture
 def boss(station: Station) -> None:
     db = Database.from_url(station.db_url)
