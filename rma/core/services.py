@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from rma.core.ledger import record_audit, record_visit_event
@@ -75,7 +76,9 @@ def _user_named(uow: UnitOfWork, username: str | None) -> User | None:
     name = (username or "").strip().lower()
     if not name or len(name) > 64 or control_character(name):
         return None
-    return uow.session.scalar(select(User).where(User.username == name))
+    # the roles in the same round trip: every action asks for them
+    return uow.session.scalars(select(User).options(joinedload(User.role_rows)).where(User.username == name)
+                               ).unique().first()
 
 
 def get_actor(uow: UnitOfWork, username: str | None) -> User:
@@ -311,6 +314,15 @@ def find_open_visit(uow: UnitOfWork, key: str) -> Visit:
         raise DomainError("no_open_visit", "unit {serial} has no open visit: it is not in the depot now",
                           serial=unit.serial)
     return visit
+
+
+TAG_SHAPE = re.compile(r"R\d{2}-\d{6,}")  # what next_tag writes: R, the year's two digits, the number
+
+
+def looks_like_tag(key: str) -> bool:
+    """Whether a normalised key could be a tag at all (``next_tag`` makes every tag): a scan that
+    cannot is never looked up among the visits."""
+    return TAG_SHAPE.fullmatch(key) is not None
 
 
 def next_tag(uow: UnitOfWork) -> str:

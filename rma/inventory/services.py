@@ -48,6 +48,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import joinedload
 
 from rma.core.ledger import record_visit_event
 from rma.core.models import Role, User, Visit
@@ -162,7 +163,9 @@ def move_dict(m: StockMove, tag: str | None = None) -> dict[str, Any]:
 
 
 def _open_lines(uow: UnitOfWork, visit: Visit, part: Part | None = None) -> list[RequisitionLine]:
-    q = select(RequisitionLine).where(RequisitionLine.visit_id == visit.id, RequisitionLine.status == "open")
+    # who asked is shown by name; their roles are not read here (loaded only if asked for)
+    q = (select(RequisitionLine).options(joinedload(RequisitionLine.requested_by).lazyload(User.role_rows))
+         .where(RequisitionLine.visit_id == visit.id, RequisitionLine.status == "open"))
     if part is not None:
         q = q.where(RequisitionLine.part_id == part.id)
     return list(uow.session.scalars(q.order_by(RequisitionLine.requested_at, RequisitionLine.id)))

@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 from rma.core.ledger import record_visit_event
 from rma.core.models import Role, User, Visit
 from rma.core.parse import clean_key, clean_text, known_id, parse_month
-from rma.core.services import normalise_key, require_role, usable_key
+from rma.core.services import looks_like_tag, normalise_key, require_role, usable_key
 from rma.db import UnitOfWork
 from rma.errors import DomainError
 from rma.inventory.amounts import (
@@ -298,9 +298,10 @@ def classify_scan(uow: UnitOfWork, raw: str) -> dict[str, Any]:
     key = normalise_key(raw)
     if not usable_key(key):
         return {"kind": "unknown", "key": key[:40]}
-    visit = uow.session.scalar(select(Visit).where(Visit.tag == key))
-    if visit is not None:
-        return {"kind": "tag", "key": visit.tag, "state": visit.state.value, "closed": visit.closed_at is not None}
+    if looks_like_tag(key):  # a bin or a part number is not looked up among a million visits first
+        visit = uow.session.execute(select(Visit.tag, Visit.state, Visit.closed_at).where(Visit.tag == key)).first()
+        if visit is not None:
+            return {"kind": "tag", "key": visit.tag, "state": visit.state.value, "closed": visit.closed_at is not None}
     loc = find_location(uow, key)
     if loc is not None and loc.kind in STORE_KIND_VALUES:
         return {"kind": "bin", "key": loc.code}

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from rma.core import services as core
 from rma.core.checks import check_ledgers
 from rma.core.models import ReturnsLedgerEntry
+from rma.core.services import looks_like_tag
 from rma.core.states import VisitState
 from rma.errors import DomainError
 from rma.i18n import CHINESE, ENGLISH
@@ -260,7 +261,12 @@ def test_a_part_is_found_by_its_supplier_barcode(db, store):
     assert r["part_number"] == "GPS-M8"
     assert read(db, stock.classify_scan, " 6901234567892 ")["key"] == "GPS-M8"
     assert read(db, stock.classify_scan, "a-09-09") == {"kind": "bin", "key": "A-09-09"}
-    assert read(db, stock.classify_scan, store["tags"][0])["kind"] == "tag"
+    tag = store["tags"][0]
+    assert read(db, stock.classify_scan, f" {tag.lower()} ") == {"kind": "tag", "key": tag, "state": "in_repair",
+                                                                 "closed": False}
+    # only a key shaped like a tag is looked up among the visits: every tag next_tag makes is
+    assert looks_like_tag(tag) and not looks_like_tag("A-09-09") and not looks_like_tag("R26-00004")
+    assert read(db, stock.classify_scan, "R26-999999")["kind"] == "unknown"  # a tag's shape, no visit
     assert read(db, stock.classify_scan, "\x00")["kind"] == "unknown"
 
 
